@@ -50,7 +50,15 @@ impl VerificationCode {
             ],
         );
         // Fixed, valid parameters: Argon2id cannot refuse them.
-        let output = argon2id::<32>(&password, request.as_bytes(), &[], &[], CODE_MEMORY_KIB, CODE_PASSES, 1);
+        let output = argon2id::<32>(
+            &password,
+            request.as_bytes(),
+            &[],
+            &[],
+            CODE_MEMORY_KIB,
+            CODE_PASSES,
+            1,
+        );
         let mut first = [0u8; 8];
         if let Some(prefix) = output.as_ref().and_then(|output| output.get(..8)) {
             first.copy_from_slice(prefix);
@@ -64,7 +72,13 @@ impl VerificationCode {
             return None;
         };
         let header = entry.header();
-        Some(VerificationCode::derive(header.org, header.epoch, request.agent, request.request, &request.key))
+        Some(VerificationCode::derive(
+            header.org,
+            header.epoch,
+            request.agent,
+            request.request,
+            &request.key,
+        ))
     }
 
     /// Constant-time comparison (spec §7.2).
@@ -91,11 +105,15 @@ impl FromStr for VerificationCode {
     /// Exactly six ASCII digits.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text.len() != 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseIdError { what: "verification code (six digits)" });
+            return Err(ParseIdError {
+                what: "verification code (six digits)",
+            });
         }
         text.parse()
             .map(VerificationCode)
-            .map_err(|_| ParseIdError { what: "verification code (six digits)" })
+            .map_err(|_| ParseIdError {
+                what: "verification code (six digits)",
+            })
     }
 }
 
@@ -139,7 +157,12 @@ impl EntryBuilder {
         Some(if expected.matches(told) {
             CodeJudgement::Matches(self.approval(request, request_entry.hash(), approver, keys))
         } else {
-            CodeJudgement::Mismatch(self.code_mismatch(request, request_entry.hash(), approver, keys))
+            CodeJudgement::Mismatch(self.code_mismatch(
+                request,
+                request_entry.hash(),
+                approver,
+                keys,
+            ))
         })
     }
 }
@@ -151,8 +174,18 @@ mod tests {
     #[test]
     fn codes_are_six_digits_strictly() {
         assert_eq!(VerificationCode(42).to_string(), "000042");
-        assert_eq!("000042".parse::<VerificationCode>().unwrap(), VerificationCode(42));
-        for bad in ["42", "1234567", "12345a", "+12345", " 12345", "１２３４５６"] {
+        assert_eq!(
+            "000042".parse::<VerificationCode>().unwrap(),
+            VerificationCode(42)
+        );
+        for bad in [
+            "42",
+            "1234567",
+            "12345a",
+            "+12345",
+            " 12345",
+            "１２３４５６",
+        ] {
             assert!(bad.parse::<VerificationCode>().is_err(), "{bad:?}");
         }
         assert!(VerificationCode(7).matches(&VerificationCode(7)));

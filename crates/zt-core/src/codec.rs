@@ -77,7 +77,11 @@ impl<'a> Reader<'a> {
         self.consumed
     }
 
-    pub(crate) fn take(&mut self, count: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn take(
+        &mut self,
+        count: usize,
+        field: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
         let (taken, rest) = self
             .rest
             .split_at_checked(count)
@@ -87,7 +91,10 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
-    pub(crate) fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        field: &'static str,
+    ) -> Result<[u8; N], DecodeError> {
         let bytes = self.take(N, field)?;
         <[u8; N]>::try_from(bytes).map_err(|_| DecodeError::Truncated { field })
     }
@@ -148,7 +155,10 @@ mod tests {
         );
         let mut reader = Reader::new(&[0, 0, 0, 1, 9]);
         assert_eq!(reader.u32("count"), Ok(1));
-        assert_eq!(reader.finish(), Err(DecodeError::TrailingBytes { count: 1 }));
+        assert_eq!(
+            reader.finish(),
+            Err(DecodeError::TrailingBytes { count: 1 })
+        );
         assert_eq!(
             Reader::new(&[2]).flag("forced"),
             Err(DecodeError::InvalidValue { field: "forced" })

@@ -144,7 +144,12 @@ impl OrgState {
         let entry = match command {
             Command::SetRole { agent, role, force } => {
                 self.check_host(context.host)?;
-                EntryBuilder::new(self.head(), context.now).set_role(context.host, agent, role, force)
+                EntryBuilder::new(self.head(), context.now).set_role(
+                    context.host,
+                    agent,
+                    role,
+                    force,
+                )
             }
             Command::ResetOrganization => {
                 self.check_host(context.host)?;
@@ -218,22 +223,34 @@ impl OrgState {
                 vec![Effect::Warn(Warning::FirstKeyCreatorCannotApprove)]
             }
             Statement::Approval(judgement) => {
-                vec![notify(NotificationKind::KeyApproved, judgement.subject, false)]
+                vec![notify(
+                    NotificationKind::KeyApproved,
+                    judgement.subject,
+                    false,
+                )]
             }
             Statement::RecoveryReset(reset) => {
                 vec![notify(NotificationKind::KeyRecovered, reset.agent, true)]
             }
             Statement::Revocation(revocation) => {
-                vec![notify(NotificationKind::KeyRevoked, revocation.subject, false)]
+                vec![notify(
+                    NotificationKind::KeyRevoked,
+                    revocation.subject,
+                    false,
+                )]
             }
-            Statement::SetRole(set) if set.role == Role::Removed && self.active_key(set.agent).is_some() => {
+            Statement::SetRole(set)
+                if set.role == Role::Removed && self.active_key(set.agent).is_some() =>
+            {
                 vec![notify(NotificationKind::KeyRevoked, set.agent, false)]
             }
             Statement::EpochStart(_) => {
                 let mut effects: Vec<Effect> = self
                     .agents
                     .iter()
-                    .filter(|(_, record)| record.active_key.is_some() || record.pending_request.is_some())
+                    .filter(|(_, record)| {
+                        record.active_key.is_some() || record.pending_request.is_some()
+                    })
                     .map(|(agent, _)| notify(NotificationKind::OrganizationReset, *agent, false))
                     .collect();
                 let told: Vec<AgentId> = effects

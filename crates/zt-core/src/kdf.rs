@@ -207,7 +207,11 @@ impl<'de> Deserialize<'de> for Salt {
 
 /// Stage one of key derivation: Argon2id(passphrase, salt) → 32 bytes (spec §3.2). Slow by
 /// design: this is what an attacker must repeat for every guess.
-pub(crate) fn stretch(passphrase: &Passphrase, salt: &Salt, params: &KdfParams) -> Zeroizing<[u8; 32]> {
+pub(crate) fn stretch(
+    passphrase: &Passphrase,
+    salt: &Salt,
+    params: &KdfParams,
+) -> Zeroizing<[u8; 32]> {
     // The bounds of KdfParams lie well inside Argon2's own limits, so this cannot fail;
     // the fallback keeps the function total without a panic path.
     argon2id::<32>(
@@ -233,15 +237,30 @@ mod tests {
             Ok(KdfParams::DEFAULT)
         );
         assert!(KdfParams::new(65536, 3, 1).is_ok());
-        assert!(matches!(KdfParams::new(65535, 3, 1), Err(KdfError::MemoryTooLow { .. })));
-        assert!(matches!(KdfParams::new(65536, 2, 1), Err(KdfError::IterationsTooLow { .. })));
+        assert!(matches!(
+            KdfParams::new(65535, 3, 1),
+            Err(KdfError::MemoryTooLow { .. })
+        ));
+        assert!(matches!(
+            KdfParams::new(65536, 2, 1),
+            Err(KdfError::IterationsTooLow { .. })
+        ));
         assert!(matches!(
             KdfParams::new(2 * 1024 * 1024, 3, 1),
             Err(KdfError::MemoryTooHigh { .. })
         ));
-        assert!(matches!(KdfParams::new(65536, 17, 1), Err(KdfError::IterationsTooHigh { .. })));
-        assert!(matches!(KdfParams::new(65536, 3, 0), Err(KdfError::ParallelismOutOfRange { .. })));
-        assert!(matches!(KdfParams::new(65536, 3, 5), Err(KdfError::ParallelismOutOfRange { .. })));
+        assert!(matches!(
+            KdfParams::new(65536, 17, 1),
+            Err(KdfError::IterationsTooHigh { .. })
+        ));
+        assert!(matches!(
+            KdfParams::new(65536, 3, 0),
+            Err(KdfError::ParallelismOutOfRange { .. })
+        ));
+        assert!(matches!(
+            KdfParams::new(65536, 3, 5),
+            Err(KdfError::ParallelismOutOfRange { .. })
+        ));
         assert!(matches!(
             KdfParams::new(1024 * 1024, 5, 1),
             Err(KdfError::TooMuchWork { .. })
@@ -253,7 +272,10 @@ mod tests {
         let weak = r#"{"memory_kib":1024,"passes":1,"lanes":1}"#;
         assert!(serde_json::from_str::<KdfParams>(weak).is_err());
         let json = serde_json::to_string(&KdfParams::DEFAULT).unwrap();
-        assert_eq!(serde_json::from_str::<KdfParams>(&json).unwrap(), KdfParams::DEFAULT);
+        assert_eq!(
+            serde_json::from_str::<KdfParams>(&json).unwrap(),
+            KdfParams::DEFAULT
+        );
     }
 
     #[test]
@@ -261,7 +283,10 @@ mod tests {
         let mut writer = Writer::default();
         KdfParams::DEFAULT.encode(&mut writer);
         let mut bytes = writer.into_bytes();
-        assert_eq!(KdfParams::decode(&mut Reader::new(&bytes)), Ok(KdfParams::DEFAULT));
+        assert_eq!(
+            KdfParams::decode(&mut Reader::new(&bytes)),
+            Ok(KdfParams::DEFAULT)
+        );
         bytes[0] = 2;
         assert_eq!(
             KdfParams::decode(&mut Reader::new(&bytes)),

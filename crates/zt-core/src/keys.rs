@@ -167,9 +167,16 @@ impl AgentKeys {
         let mut hkdf_salt = encoded_label(labels::AGENT_KEY_SALT);
         hkdf_salt.extend_from_slice(org.as_bytes());
         hkdf_salt.extend_from_slice(agent.as_bytes());
-        let seed = hkdf_sha256::<32>(&hkdf_salt, stretched, &encoded_label(labels::AGENT_KEY_ED25519));
-        let exchange_bytes =
-            hkdf_sha256::<32>(&hkdf_salt, stretched, &encoded_label(labels::AGENT_KEY_X25519));
+        let seed = hkdf_sha256::<32>(
+            &hkdf_salt,
+            stretched,
+            &encoded_label(labels::AGENT_KEY_ED25519),
+        );
+        let exchange_bytes = hkdf_sha256::<32>(
+            &hkdf_salt,
+            stretched,
+            &encoded_label(labels::AGENT_KEY_X25519),
+        );
         let signing = SigningSecret::from_seed(&seed);
         let exchange = ExchangeSecret::from_bytes(&exchange_bytes);
         let record = PublicKeyRecord {
@@ -220,7 +227,11 @@ impl AgentKeys {
 
 impl fmt::Debug for AgentKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AgentKeys(key id: {}, secrets: redacted)", self.key_id.short())
+        write!(
+            f,
+            "AgentKeys(key id: {}, secrets: redacted)",
+            self.key_id.short()
+        )
     }
 }
 
@@ -289,8 +300,20 @@ mod tests {
     fn one_stretched_secret_gives_distinct_keys_per_agent() {
         let stretched = [7u8; 32];
         let salt = Salt::from_bytes([3; 16]);
-        let alice = AgentKeys::from_stretched(&stretched, KdfParams::DEFAULT, salt, org(), AgentId::from_bytes([1; 16]));
-        let bob = AgentKeys::from_stretched(&stretched, KdfParams::DEFAULT, salt, org(), AgentId::from_bytes([2; 16]));
+        let alice = AgentKeys::from_stretched(
+            &stretched,
+            KdfParams::DEFAULT,
+            salt,
+            org(),
+            AgentId::from_bytes([1; 16]),
+        );
+        let bob = AgentKeys::from_stretched(
+            &stretched,
+            KdfParams::DEFAULT,
+            salt,
+            org(),
+            AgentId::from_bytes([2; 16]),
+        );
         assert_ne!(alice.record.signing, bob.record.signing);
         assert_ne!(alice.record.exchange, bob.record.exchange);
         assert_ne!(alice.key_id(), bob.key_id());
@@ -298,13 +321,22 @@ mod tests {
 
     #[test]
     fn record_encoding_round_trips_with_validation() {
-        let keys = AgentKeys::from_stretched(&[9; 32], KdfParams::DEFAULT, Salt::from_bytes([4; 16]), org(), AgentId::from_bytes([5; 16]));
+        let keys = AgentKeys::from_stretched(
+            &[9; 32],
+            KdfParams::DEFAULT,
+            Salt::from_bytes([4; 16]),
+            org(),
+            AgentId::from_bytes([5; 16]),
+        );
         let mut writer = Writer::default();
         keys.record().encode(&mut writer);
         let mut bytes = writer.into_bytes();
         assert_eq!(bytes.len(), PublicKeyRecord::ENCODED_LEN);
         let mut reader = Reader::new(&bytes);
-        assert_eq!(PublicKeyRecord::decode(&mut reader).as_ref(), Ok(keys.record()));
+        assert_eq!(
+            PublicKeyRecord::decode(&mut reader).as_ref(),
+            Ok(keys.record())
+        );
         // A small-order signing key is refused at decoding (registration).
         bytes[..32].copy_from_slice(&{
             let mut identity = [0u8; 32];

@@ -116,9 +116,14 @@ mod tests {
         assert_eq!(unique.len(), ALL.len(), "two purposes share a label");
         for label in ALL {
             assert!(label.starts_with("zt-v1/"), "{label} is not versioned");
-            assert!(label.is_ascii() && label.len() < 64, "{label} is not short ASCII");
             assert!(
-                label.bytes().all(|b| b.is_ascii_lowercase() || b"-/0123456789".contains(&b)),
+                label.is_ascii() && label.len() < 64,
+                "{label} is not short ASCII"
+            );
+            assert!(
+                label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b"-/0123456789".contains(&b)),
                 "{label} has characters outside [a-z0-9/-]"
             );
         }
@@ -128,7 +133,10 @@ mod tests {
     fn the_spec_lists_every_label() {
         let spec = include_str!("../../../docs/spec/02-encoding.md");
         for label in ALL {
-            assert!(spec.contains(&format!("`{label}`")), "spec §2.2 misses {label}");
+            assert!(
+                spec.contains(&format!("`{label}`")),
+                "spec §2.2 misses {label}"
+            );
         }
     }
 }

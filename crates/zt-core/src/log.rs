@@ -33,7 +33,11 @@ const ROOT_PREFIX: &str = "zt-root-v1";
 
 impl fmt::Display for TrustRoot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{ROOT_PREFIX}:{}:{}:{}", self.org, self.epoch, self.first_key)
+        write!(
+            f,
+            "{ROOT_PREFIX}:{}:{}:{}",
+            self.org, self.epoch, self.first_key
+        )
     }
 }
 
@@ -43,13 +47,20 @@ impl FromStr for TrustRoot {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let error = ParseIdError { what: "trust root" };
         let mut parts = text.split(':');
-        let (Some(ROOT_PREFIX), Some(org), Some(epoch), Some(hash), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(ROOT_PREFIX), Some(org), Some(epoch), Some(hash), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(error);
         };
         // The epoch is written in decimal without sign or leading zeros.
-        if epoch.is_empty() || (epoch.len() > 1 && epoch.starts_with('0')) || !epoch.bytes().all(|b| b.is_ascii_digit()) {
+        if epoch.is_empty()
+            || (epoch.len() > 1 && epoch.starts_with('0'))
+            || !epoch.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(error);
         }
         Ok(TrustRoot {
@@ -107,8 +118,14 @@ pub fn verify_log(root: &TrustRoot, entries: &[LogEntry]) -> Result<VerifiedLog,
 ///
 /// `entries` must begin with the start of the root's epoch. Entries after a reset that
 /// closes the epoch are not examined: they belong to an epoch this root does not vouch for.
-pub fn verify_log_with(root: &TrustRoot, entries: &[LogEntry], mode: VerifyMode) -> Result<VerifiedLog, LogError> {
-    let first = entries.first().ok_or(LogError::NotEpochStart { epoch: root.epoch })?;
+pub fn verify_log_with(
+    root: &TrustRoot,
+    entries: &[LogEntry],
+    mode: VerifyMode,
+) -> Result<VerifiedLog, LogError> {
+    let first = entries
+        .first()
+        .ok_or(LogError::NotEpochStart { epoch: root.epoch })?;
     let (mut log, obligations) = VerifiedLog::begin(root, first)?;
     log.replay(entries.get(1..).unwrap_or_default(), 1, mode, obligations)?;
     if log.state.root.is_none() {
@@ -197,7 +214,10 @@ impl VerifiedLog {
         }
         let obligations = if root.epoch == Epoch(0) {
             // §5.2: the organization's first entry, self-signed by the host key it names.
-            if header.seq != Seq(0) || header.prev != EntryHash::ZERO || start.reason != EpochReason::Created {
+            if header.seq != Seq(0)
+                || header.prev != EntryHash::ZERO
+                || start.reason != EpochReason::Created
+            {
                 return Err(not_start);
             }
             epoch_start_signatures(first, &start.host_key, &start.host_key)
@@ -221,7 +241,13 @@ impl VerifiedLog {
             seen: HashSet::from([first.hash()]),
             entries: 1,
         };
-        Ok((log, obligations.into_iter().map(|o| (0, header.seq, o)).collect()))
+        Ok((
+            log,
+            obligations
+                .into_iter()
+                .map(|o| (0, header.seq, o))
+                .collect(),
+        ))
     }
 
     /// Checks and applies `entries`; `base` is the index of `entries[0]` in the caller's
@@ -266,7 +292,11 @@ impl VerifiedLog {
             if mode == VerifyMode::Strict {
                 verify_strict(&obligations).map_err(bad)?;
             } else {
-                pending.extend(obligations.into_iter().map(|o| (index, entry.header().seq, o)));
+                pending.extend(
+                    obligations
+                        .into_iter()
+                        .map(|o| (index, entry.header().seq, o)),
+                );
             }
             self.seen.insert(entry.hash());
             self.entries = self.entries.saturating_add(1);
@@ -282,14 +312,17 @@ impl VerifiedLog {
 
     /// Verifies pending signatures; names the entry of the first that fails.
     fn settle(pending: Vec<Pending>, mode: VerifyMode) -> Result<(), LogError> {
-        let places: Vec<(usize, Seq, SignatureRole)> =
-            pending.iter().map(|(index, seq, o)| (*index, *seq, o.role)).collect();
+        let places: Vec<(usize, Seq, SignatureRole)> = pending
+            .iter()
+            .map(|(index, seq, o)| (*index, *seq, o.role))
+            .collect();
         let obligations = pending.into_iter().map(|(_, _, o)| o).collect();
         verify_obligations(obligations, mode).map_err(|failed| {
-            let (index, seq, role) = places
-                .get(failed)
-                .copied()
-                .unwrap_or((0, Seq(0), SignatureRole::Authorization));
+            let (index, seq, role) =
+                places
+                    .get(failed)
+                    .copied()
+                    .unwrap_or((0, Seq(0), SignatureRole::Authorization));
             LogError::BadEntry {
                 index,
                 seq: Some(seq),

@@ -132,7 +132,12 @@ fn weakness(normalized: &str) -> Option<WeakPassphrase> {
         return Some(WeakPassphrase::Repetition);
     }
     if SEQUENCES.iter().any(|run| {
-        run.contains(lower.as_str()) || run.chars().rev().collect::<String>().contains(lower.as_str())
+        run.contains(lower.as_str())
+            || run
+                .chars()
+                .rev()
+                .collect::<String>()
+                .contains(lower.as_str())
     }) {
         return Some(WeakPassphrase::Sequence);
     }
@@ -145,10 +150,11 @@ fn weakness(normalized: &str) -> Option<WeakPassphrase> {
         for one_as in ['i', 'l'] {
             let unleeted = unleet(variant, one_as);
             let candidates = [variant, unleeted.as_str(), core_of(&unleeted)];
-            if candidates
-                .iter()
-                .any(|candidate| candidate.chars().count() >= 4 && *candidate != lower.as_str() && is_common(candidate))
-            {
+            if candidates.iter().any(|candidate| {
+                candidate.chars().count() >= 4
+                    && *candidate != lower.as_str()
+                    && is_common(candidate)
+            }) {
                 return Some(WeakPassphrase::CommonWithAdditions);
             }
         }
@@ -160,7 +166,10 @@ fn weakness(normalized: &str) -> Option<WeakPassphrase> {
 fn is_repetition(chars: &[char]) -> bool {
     let len = chars.len();
     (1..=len / 2).any(|unit| {
-        len.is_multiple_of(unit) && chars.chunks(unit).all(|chunk| chunk == chars.get(..unit).unwrap_or(&[]))
+        len.is_multiple_of(unit)
+            && chars
+                .chunks(unit)
+                .all(|chunk| chunk == chars.get(..unit).unwrap_or(&[]))
     })
 }
 
@@ -229,7 +238,10 @@ mod tests {
         );
         assert_eq!(
             Passphrase::new(&"x".repeat(1025)).unwrap_err(),
-            PassphraseError::TooLong { chars: 1025, max: 1024 }
+            PassphraseError::TooLong {
+                chars: 1025,
+                max: 1024
+            }
         );
         assert_eq!(
             Passphrase::new("tab\there-ok").unwrap_err(),

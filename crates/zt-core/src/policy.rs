@@ -126,10 +126,14 @@ impl PromptPolicy {
 
     /// The allowed frequencies, in order.
     pub fn frequencies(self) -> Vec<PromptFrequency> {
-        [PromptFrequency::EachTask, PromptFrequency::Day, PromptFrequency::Week]
-            .into_iter()
-            .filter(|f| self.allows(*f))
-            .collect()
+        [
+            PromptFrequency::EachTask,
+            PromptFrequency::Day,
+            PromptFrequency::Week,
+        ]
+        .into_iter()
+        .filter(|f| self.allows(*f))
+        .collect()
     }
 
     pub(crate) fn bits(self) -> u8 {

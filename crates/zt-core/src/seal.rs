@@ -12,7 +12,9 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
-use crate::crypto::{aead_open, aead_seal, encoded_label, hkdf_sha256, x25519, ExchangePublicKey, ExchangeSecret};
+use crate::crypto::{
+    aead_open, aead_seal, encoded_label, hkdf_sha256, x25519, ExchangePublicKey, ExchangeSecret,
+};
 use crate::error::{DecodeError, SealError};
 use crate::ids::{AgentId, KeyId, OrgId, RegistrationId};
 use crate::labels;
@@ -120,7 +122,11 @@ pub(crate) fn seal(
     rng.fill_bytes(ephemeral_bytes.as_mut_slice());
     let ephemeral = ExchangeSecret::from_bytes(&ephemeral_bytes);
     let shared = x25519(&ephemeral, recipient.as_bytes())?;
-    let (key, nonce) = split_key(&box_key(&shared, ephemeral.public().as_bytes(), recipient.as_bytes()));
+    let (key, nonce) = split_key(&box_key(
+        &shared,
+        ephemeral.public().as_bytes(),
+        recipient.as_bytes(),
+    ));
     let ciphertext = aead_seal::<ChaCha20Poly1305>(
         &key,
         &nonce,
@@ -146,8 +152,12 @@ pub(crate) fn open(
     let ephemeral: [u8; 32] = ephemeral.try_into().map_err(|_| SealError::Open)?;
     let shared = x25519(recipient, &ephemeral)?;
     let (key, nonce) = split_key(&box_key(&shared, &ephemeral, recipient.public().as_bytes()));
-    let plaintext = aead_open::<ChaCha20Poly1305>(&key, &nonce, &context.associated_data(), ciphertext)?;
-    let bytes: [u8; 32] = plaintext.as_slice().try_into().map_err(|_| SealError::Open)?;
+    let plaintext =
+        aead_open::<ChaCha20Poly1305>(&key, &nonce, &context.associated_data(), ciphertext)?;
+    let bytes: [u8; 32] = plaintext
+        .as_slice()
+        .try_into()
+        .map_err(|_| SealError::Open)?;
     Ok(AccessSecret::from_bytes(bytes))
 }
 
@@ -178,7 +188,9 @@ mod tests {
         let mut elsewhere = here;
         elsewhere.agent = AgentId::from_bytes([9; 16]);
         assert_eq!(open(&sealed, &recipient, &elsewhere), Err(SealError::Open));
-        let recovery = context(SealRecipient::RecoveryKey(RegistrationId::from_bytes([3; 16])));
+        let recovery = context(SealRecipient::RecoveryKey(RegistrationId::from_bytes(
+            [3; 16],
+        )));
         assert_eq!(open(&sealed, &recipient, &recovery), Err(SealError::Open));
         let stranger = ExchangeSecret::from_bytes(&Zeroizing::new([6; 32]));
         assert_eq!(open(&sealed, &stranger, &here), Err(SealError::Open));
@@ -209,6 +221,9 @@ mod tests {
         let here = context(SealRecipient::AgentKey(KeyId::from_bytes([3; 32])));
         // E = 0: the shared secret would be all zero, known to anyone.
         let forged = SealedAccess([0u8; SealedAccess::LEN]);
-        assert_eq!(open(&forged, &recipient, &here), Err(SealError::ZeroSharedSecret));
+        assert_eq!(
+            open(&forged, &recipient, &here),
+            Err(SealError::ZeroSharedSecret)
+        );
     }
 }

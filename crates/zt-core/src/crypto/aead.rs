@@ -22,7 +22,13 @@ pub(crate) fn aead_seal<A: Aead + KeyInit>(
     }
     let cipher = A::new_from_slice(key).map_err(|_| SealError::Open)?;
     cipher
-        .encrypt(nonce.into(), Payload { msg: plaintext, aad })
+        .encrypt(
+            nonce.into(),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| SealError::Open)
 }
 
@@ -34,12 +40,20 @@ pub(crate) fn aead_open<A: Aead + KeyInit>(
     aad: &[u8],
     ciphertext_and_tag: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, SealError> {
-    if nonce.len() != A::NonceSize::USIZE || ciphertext_and_tag.len() < <A as AeadCore>::TagSize::USIZE {
+    if nonce.len() != A::NonceSize::USIZE
+        || ciphertext_and_tag.len() < <A as AeadCore>::TagSize::USIZE
+    {
         return Err(SealError::Open);
     }
     let cipher = A::new_from_slice(key).map_err(|_| SealError::Open)?;
     cipher
-        .decrypt(nonce.into(), Payload { msg: ciphertext_and_tag, aad })
+        .decrypt(
+            nonce.into(),
+            Payload {
+                msg: ciphertext_and_tag,
+                aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| SealError::Open)
 }

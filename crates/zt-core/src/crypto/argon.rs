@@ -9,7 +9,10 @@ use zeroize::Zeroizing;
 
 /// Argon2id(password, salt) with `memory_kib`, `passes`, `lanes`, producing `N` bytes.
 /// `None` if the parameters are outside what Argon2 itself allows.
-#[allow(clippy::too_many_arguments, reason = "mirrors RFC 9106's inputs one to one")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors RFC 9106's inputs one to one"
+)]
 pub(crate) fn argon2id<const N: usize>(
     password: &[u8],
     salt: &[u8],
@@ -35,6 +38,8 @@ pub(crate) fn argon2id<const N: usize>(
         Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, params).ok()?
     };
     let mut output = Zeroizing::new([0u8; N]);
-    argon.hash_password_into(password, salt, output.as_mut_slice()).ok()?;
+    argon
+        .hash_password_into(password, salt, output.as_mut_slice())
+        .ok()?;
     Some(output)
 }

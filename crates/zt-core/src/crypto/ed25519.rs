@@ -129,7 +129,11 @@ impl SigningSecret {
 
 impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningSecret(public: {}, secret: redacted)", self.public)
+        write!(
+            f,
+            "SigningSecret(public: {}, secret: redacted)",
+            self.public
+        )
     }
 }
 

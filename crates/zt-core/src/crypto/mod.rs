@@ -15,8 +15,8 @@ mod vector_tests;
 
 pub(crate) use aead::{aead_open, aead_seal};
 pub(crate) use argon::argon2id;
-pub use ed25519::{Signature, SigningPublicKey, VerifyMode, BATCH_SIZE};
 pub(crate) use ed25519::{verify_all, SignatureCheck, SigningSecret};
+pub use ed25519::{Signature, SigningPublicKey, VerifyMode, BATCH_SIZE};
 pub use x25519::ExchangePublicKey;
 pub(crate) use x25519::{x25519, ExchangeSecret};
 
@@ -39,7 +39,11 @@ pub(crate) fn labeled_hash(label: &str, parts: &[&[u8]]) -> [u8; 32] {
 }
 
 /// HKDF-SHA-256 (RFC 5869), extract then expand to `N` bytes (spec §2.4).
-pub(crate) fn hkdf_sha256<const N: usize>(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; N]> {
+pub(crate) fn hkdf_sha256<const N: usize>(
+    salt: &[u8],
+    ikm: &[u8],
+    info: &[u8],
+) -> Zeroizing<[u8; N]> {
     let mut okm = Zeroizing::new([0u8; N]);
     // N is a compile-time constant far below HKDF's limit of 255 × 32 bytes.
     let expanded = Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, okm.as_mut_slice());

@@ -7,11 +7,16 @@ use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{aead_open, aead_seal, argon2id, x25519, ExchangePublicKey, ExchangeSecret, Signature, SigningPublicKey, SigningSecret};
+use super::{
+    aead_open, aead_seal, argon2id, x25519, ExchangePublicKey, ExchangeSecret, Signature,
+    SigningPublicKey, SigningSecret,
+};
 use crate::error::SealError;
 
 fn load(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../vectors")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -26,8 +31,12 @@ fn array<const N: usize>(value: &Value) -> [u8; N] {
 
 /// Accepts exactly as zt would: a key it registers, a 64-byte signature, `verify_strict`.
 fn zt_accepts(public: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    let Ok(public) = <[u8; 32]>::try_from(public) else { return false };
-    let Ok(signature) = <[u8; 64]>::try_from(signature) else { return false };
+    let Ok(public) = <[u8; 32]>::try_from(public) else {
+        return false;
+    };
+    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
+        return false;
+    };
     SigningPublicKey::from_bytes(&public)
         .is_ok_and(|key| key.verify_strict(message, &Signature::from_bytes(signature)))
 }
@@ -41,8 +50,16 @@ fn wycheproof_ed25519_accepts_and_refuses_as_the_file_says() {
         for test in group["tests"].as_array().unwrap() {
             let expected = test["result"] == "valid";
             let accepted = zt_accepts(&public, &bytes(&test["msg"]), &bytes(&test["sig"]));
-            assert_eq!(accepted, expected, "tcId {}: {}", test["tcId"], test["comment"]);
-            if expected { valid += 1 } else { invalid += 1 }
+            assert_eq!(
+                accepted, expected,
+                "tcId {}: {}",
+                test["tcId"], test["comment"]
+            );
+            if expected {
+                valid += 1
+            } else {
+                invalid += 1
+            }
         }
     }
     assert_eq!((valid, invalid), (88, 63));
@@ -56,10 +73,20 @@ fn speccheck_edge_cases_behave_as_verify_strict() {
         .unwrap()
         .iter()
         .enumerate()
-        .filter(|(_, case)| zt_accepts(&bytes(&case["pub_key"]), &bytes(&case["message"]), &bytes(&case["signature"])))
+        .filter(|(_, case)| {
+            zt_accepts(
+                &bytes(&case["pub_key"]),
+                &bytes(&case["message"]),
+                &bytes(&case["signature"]),
+            )
+        })
         .map(|(index, _)| index)
         .collect();
-    assert_eq!(accepted, vec![3], "only case 3 is valid under verify_strict");
+    assert_eq!(
+        accepted,
+        vec![3],
+        "only case 3 is valid under verify_strict"
+    );
 }
 
 #[test]
@@ -67,11 +94,25 @@ fn rfc8032_keys_and_signatures_match() {
     let file = load("rfc8032_ed25519.json");
     for test in file["tests"].as_array().unwrap() {
         let secret = SigningSecret::from_seed(&Zeroizing::new(array::<32>(&test["secret_key"])));
-        assert_eq!(secret.public().as_bytes()[..], bytes(&test["public_key"])[..], "{}", test["name"]);
+        assert_eq!(
+            secret.public().as_bytes()[..],
+            bytes(&test["public_key"])[..],
+            "{}",
+            test["name"]
+        );
         let message = bytes(&test["message"]);
         let signature = secret.sign(&message);
-        assert_eq!(signature.to_bytes()[..], bytes(&test["signature"])[..], "{}", test["name"]);
-        assert!(zt_accepts(&bytes(&test["public_key"]), &message, &signature.to_bytes()));
+        assert_eq!(
+            signature.to_bytes()[..],
+            bytes(&test["signature"])[..],
+            "{}",
+            test["name"]
+        );
+        assert!(zt_accepts(
+            &bytes(&test["public_key"]),
+            &message,
+            &signature.to_bytes()
+        ));
     }
 }
 
@@ -83,14 +124,33 @@ fn wycheproof_x25519_refuses_every_zero_shared_secret() {
         for test in group["tests"].as_array().unwrap() {
             let secret = ExchangeSecret::from_bytes(&Zeroizing::new(array::<32>(&test["private"])));
             let public = array::<32>(&test["public"]);
-            let flags: Vec<&str> = test["flags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+            let flags: Vec<&str> = test["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap())
+                .collect();
             if flags.contains(&"ZeroSharedSecret") {
-                assert_eq!(x25519(&secret, &public), Err(SealError::ZeroSharedSecret), "tcId {}", test["tcId"]);
-                assert!(ExchangePublicKey::from_bytes(&public).is_err(), "tcId {}: registrable", test["tcId"]);
+                assert_eq!(
+                    x25519(&secret, &public),
+                    Err(SealError::ZeroSharedSecret),
+                    "tcId {}",
+                    test["tcId"]
+                );
+                assert!(
+                    ExchangePublicKey::from_bytes(&public).is_err(),
+                    "tcId {}: registrable",
+                    test["tcId"]
+                );
                 zero += 1;
             } else {
                 let shared = x25519(&secret, &public).unwrap();
-                assert_eq!(shared[..], bytes(&test["shared"])[..], "tcId {}", test["tcId"]);
+                assert_eq!(
+                    shared[..],
+                    bytes(&test["shared"])[..],
+                    "tcId {}",
+                    test["tcId"]
+                );
                 computed += 1;
             }
         }
@@ -107,7 +167,10 @@ fn rfc7748_functions_and_diffie_hellman() {
         assert_eq!(output[..], bytes(&test["output"])[..], "{}", test["name"]);
     }
     let iterated = &file["iterated"];
-    let (mut k, mut u) = (array::<32>(&iterated["start_k"]), array::<32>(&iterated["start_u"]));
+    let (mut k, mut u) = (
+        array::<32>(&iterated["start_k"]),
+        array::<32>(&iterated["start_u"]),
+    );
     for round in 1..=1000 {
         let next = *x25519(&ExchangeSecret::from_bytes(&Zeroizing::new(k)), &u).unwrap();
         u = k;
@@ -120,28 +183,52 @@ fn rfc7748_functions_and_diffie_hellman() {
     let dh = &file["diffie_hellman"];
     let alice = ExchangeSecret::from_bytes(&Zeroizing::new(array::<32>(&dh["alice_private"])));
     let bob = ExchangeSecret::from_bytes(&Zeroizing::new(array::<32>(&dh["bob_private"])));
-    assert_eq!(alice.public().as_bytes()[..], bytes(&dh["alice_public"])[..]);
+    assert_eq!(
+        alice.public().as_bytes()[..],
+        bytes(&dh["alice_public"])[..]
+    );
     assert_eq!(bob.public().as_bytes()[..], bytes(&dh["bob_public"])[..]);
-    assert_eq!(x25519(&alice, bob.public().as_bytes()).unwrap()[..], bytes(&dh["shared"])[..]);
+    assert_eq!(
+        x25519(&alice, bob.public().as_bytes()).unwrap()[..],
+        bytes(&dh["shared"])[..]
+    );
 }
 
 /// Runs a Wycheproof AEAD file through the wrapper; returns (valid, invalid) counts.
-fn aead_file<A: chacha20poly1305::aead::Aead + chacha20poly1305::KeyInit>(name: &str) -> (usize, usize) {
+fn aead_file<A: chacha20poly1305::aead::Aead + chacha20poly1305::KeyInit>(
+    name: &str,
+) -> (usize, usize) {
     let file = load(name);
     let (mut valid, mut invalid) = (0, 0);
     for group in file["testGroups"].as_array().unwrap() {
         for test in group["tests"].as_array().unwrap() {
             let key = array::<32>(&test["key"]);
-            let (nonce, aad, message) = (bytes(&test["iv"]), bytes(&test["aad"]), bytes(&test["msg"]));
+            let (nonce, aad, message) =
+                (bytes(&test["iv"]), bytes(&test["aad"]), bytes(&test["msg"]));
             let mut sealed = bytes(&test["ct"]);
             sealed.extend(bytes(&test["tag"]));
             let opened = aead_open::<A>(&key, &nonce, &aad, &sealed);
             if test["result"] == "valid" {
-                assert_eq!(opened.unwrap().as_slice(), message.as_slice(), "tcId {}", test["tcId"]);
-                assert_eq!(aead_seal::<A>(&key, &nonce, &aad, &message).unwrap(), sealed, "tcId {}", test["tcId"]);
+                assert_eq!(
+                    opened.unwrap().as_slice(),
+                    message.as_slice(),
+                    "tcId {}",
+                    test["tcId"]
+                );
+                assert_eq!(
+                    aead_seal::<A>(&key, &nonce, &aad, &message).unwrap(),
+                    sealed,
+                    "tcId {}",
+                    test["tcId"]
+                );
                 valid += 1;
             } else {
-                assert_eq!(opened, Err(SealError::Open), "tcId {} accepted", test["tcId"]);
+                assert_eq!(
+                    opened,
+                    Err(SealError::Open),
+                    "tcId {} accepted",
+                    test["tcId"]
+                );
                 invalid += 1;
             }
         }
@@ -151,12 +238,18 @@ fn aead_file<A: chacha20poly1305::aead::Aead + chacha20poly1305::KeyInit>(name: 
 
 #[test]
 fn wycheproof_chacha20_poly1305_classifies_every_case() {
-    assert_eq!(aead_file::<ChaCha20Poly1305>("wycheproof_chacha20_poly1305_test.json"), (256, 69));
+    assert_eq!(
+        aead_file::<ChaCha20Poly1305>("wycheproof_chacha20_poly1305_test.json"),
+        (256, 69)
+    );
 }
 
 #[test]
 fn wycheproof_xchacha20_poly1305_classifies_every_case() {
-    assert_eq!(aead_file::<XChaCha20Poly1305>("wycheproof_xchacha20_poly1305_test.json"), (246, 69));
+    assert_eq!(
+        aead_file::<XChaCha20Poly1305>("wycheproof_xchacha20_poly1305_test.json"),
+        (246, 69)
+    );
 }
 
 #[test]
@@ -169,7 +262,12 @@ fn rfc8439_aead_vectors() {
         sealed.extend(bytes(&test["tag"]));
         let opened = aead_open::<ChaCha20Poly1305>(&key, &nonce, &aad, &sealed);
         if test["result"] == "valid" {
-            assert_eq!(opened.unwrap().as_slice(), bytes(&test["plaintext"]).as_slice(), "{}", test["name"]);
+            assert_eq!(
+                opened.unwrap().as_slice(),
+                bytes(&test["plaintext"]).as_slice(),
+                "{}",
+                test["name"]
+            );
         } else {
             assert_eq!(opened, Err(SealError::Open), "{}", test["name"]);
         }

@@ -139,7 +139,11 @@ impl ExchangeSecret {
 
 impl fmt::Debug for ExchangeSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ExchangeSecret(public: {}, secret: redacted)", self.public)
+        write!(
+            f,
+            "ExchangeSecret(public: {}, secret: redacted)",
+            self.public
+        )
     }
 }
 
@@ -149,7 +153,9 @@ pub(crate) fn x25519(
     secret: &ExchangeSecret,
     their_public: &[u8; 32],
 ) -> Result<Zeroizing<[u8; 32]>, SealError> {
-    let shared = secret.secret.diffie_hellman(&PublicKey::from(*their_public));
+    let shared = secret
+        .secret
+        .diffie_hellman(&PublicKey::from(*their_public));
     let bytes = Zeroizing::new(shared.to_bytes());
     if bool::from(bytes.ct_eq(&[0u8; 32])) {
         return Err(SealError::ZeroSharedSecret);

@@ -127,9 +127,15 @@ impl RecoveryFile {
         if text.len() > MAX_LEN {
             return Err(RecoveryFileError::TooLarge);
         }
-        let mut lines = Lines { rest: text, number: 0 };
+        let mut lines = Lines {
+            rest: text,
+            number: 0,
+        };
         let first = lines.next_line();
-        if first.as_ref().map_or(true, |line| *line != BEGIN.as_bytes()) {
+        if first
+            .as_ref()
+            .map_or(true, |line| *line != BEGIN.as_bytes())
+        {
             // A truncated first line that is still a prefix of BEGIN is a truncation.
             return Err(match first {
                 Err(error) if BEGIN.as_bytes().starts_with(text) && !text.is_empty() => error,
@@ -138,19 +144,24 @@ impl RecoveryFile {
         }
         let version = lines.field(VERSION_PREFIX, "\"Version: 1\"")?;
         if version != VERSION.as_bytes() {
-            return Err(if !version.is_empty() && version.iter().all(u8::is_ascii_digit) {
-                RecoveryFileError::UnsupportedVersion(String::from_utf8_lossy(version).into_owned())
-            } else {
-                RecoveryFileError::Malformed {
-                    line: lines.number,
-                    expected: "\"Version: 1\"",
-                }
-            });
+            return Err(
+                if !version.is_empty() && version.iter().all(u8::is_ascii_digit) {
+                    RecoveryFileError::UnsupportedVersion(
+                        String::from_utf8_lossy(version).into_owned(),
+                    )
+                } else {
+                    RecoveryFileError::Malformed {
+                        line: lines.number,
+                        expected: "\"Version: 1\"",
+                    }
+                },
+            );
         }
         lines.exact(NOTE, "the note line")?;
         let org = lines.uuid("Organization: ", "\"Organization: \" and a lower-case UUID")?;
         let agent = lines.uuid("Agent: ", "\"Agent: \" and a lower-case UUID")?;
-        let registration = lines.uuid("Registration: ", "\"Registration: \" and a lower-case UUID")?;
+        let registration =
+            lines.uuid("Registration: ", "\"Registration: \" and a lower-case UUID")?;
         let secret_hex = lines.field("Secret: ", "\"Secret: \" and 64 lower-case hex digits")?;
         let secret = parse_hex::<32>(std::str::from_utf8(secret_hex).unwrap_or(""))
             .map(RecoverySecret::from_bytes)
@@ -159,7 +170,8 @@ impl RecoveryFile {
                 expected: "\"Secret: \" and 64 lower-case hex digits",
             })?;
         let checked_len = text.len().saturating_sub(lines.rest.len());
-        let checksum_hex = lines.field("Checksum: ", "\"Checksum: \" and 16 lower-case hex digits")?;
+        let checksum_hex =
+            lines.field("Checksum: ", "\"Checksum: \" and 16 lower-case hex digits")?;
         let found = parse_hex::<8>(std::str::from_utf8(checksum_hex).unwrap_or("")).ok_or(
             RecoveryFileError::Malformed {
                 line: lines.number,
@@ -225,7 +237,11 @@ impl<'a> Lines<'a> {
         Ok(line)
     }
 
-    fn exact(&mut self, expected_line: &str, expected: &'static str) -> Result<(), RecoveryFileError> {
+    fn exact(
+        &mut self,
+        expected_line: &str,
+        expected: &'static str,
+    ) -> Result<(), RecoveryFileError> {
         let line = self.next_line()?;
         if line == expected_line.as_bytes() {
             Ok(())
@@ -237,7 +253,11 @@ impl<'a> Lines<'a> {
         }
     }
 
-    fn field(&mut self, prefix: &str, expected: &'static str) -> Result<&'a [u8], RecoveryFileError> {
+    fn field(
+        &mut self,
+        prefix: &str,
+        expected: &'static str,
+    ) -> Result<&'a [u8], RecoveryFileError> {
         let line = self.next_line()?;
         line.strip_prefix(prefix.as_bytes())
             .ok_or(RecoveryFileError::Malformed {
@@ -246,7 +266,11 @@ impl<'a> Lines<'a> {
             })
     }
 
-    fn uuid<T: std::str::FromStr>(&mut self, prefix: &str, expected: &'static str) -> Result<T, RecoveryFileError> {
+    fn uuid<T: std::str::FromStr>(
+        &mut self,
+        prefix: &str,
+        expected: &'static str,
+    ) -> Result<T, RecoveryFileError> {
         let value = self.field(prefix, expected)?;
         std::str::from_utf8(value)
             .ok()
@@ -344,7 +368,10 @@ mod tests {
                 expected: "\"Secret: \" and 64 lower-case hex digits"
             }
         );
-        assert_eq!(parse(&text.replace('\n', "\r\n")), RecoveryFileError::NotARecoveryFile);
+        assert_eq!(
+            parse(&text.replace('\n', "\r\n")),
+            RecoveryFileError::NotARecoveryFile
+        );
         assert_eq!(parse(&"x".repeat(2000)), RecoveryFileError::TooLarge);
     }
 

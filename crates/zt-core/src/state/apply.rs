@@ -39,7 +39,9 @@ impl OrgState {
                     .agents
                     .iter()
                     .filter(|(_, record)| {
-                        record.active_key.is_some() || record.pending_request.is_some() || record.reset_by_epoch
+                        record.active_key.is_some()
+                            || record.pending_request.is_some()
+                            || record.reset_by_epoch
                     })
                     .map(|(agent, _)| {
                         (
@@ -77,7 +79,12 @@ impl OrgState {
                     .get(&request.agent)
                     .and_then(|record| record.pending_request);
                 if let Some(replaced) = replaced {
-                    self.close_request(replaced, RequestState::Replaced, RejectionReason::Replaced, at);
+                    self.close_request(
+                        replaced,
+                        RequestState::Replaced,
+                        RejectionReason::Replaced,
+                        at,
+                    );
                 }
                 self.register_key(request.agent, request.key, request.sealed_access, at);
                 self.requests.insert(
@@ -91,13 +98,19 @@ impl OrgState {
                         state: RequestState::Pending,
                     },
                 );
-                self.agents.entry(request.agent).or_default().pending_request = Some(request.request);
+                self.agents
+                    .entry(request.agent)
+                    .or_default()
+                    .pending_request = Some(request.request);
             }
             Statement::Approval(judgement) => {
                 if let Some(request) = self.requests.get_mut(&judgement.request) {
                     request.state = RequestState::Approved;
                 }
-                self.agents.entry(judgement.subject).or_default().pending_request = None;
+                self.agents
+                    .entry(judgement.subject)
+                    .or_default()
+                    .pending_request = None;
                 self.revoke_active(judgement.subject, RevocationReason::Superseded, at);
                 let activation = Activation::Approved {
                     by: judgement.approver,
@@ -110,13 +123,21 @@ impl OrgState {
             }
             Statement::CodeMismatch(judgement) => {
                 if let Some(request) = self.requests.get_mut(&judgement.request) {
-                    request.mismatches = request.mismatches.saturating_add(1).min(MAX_CODE_MISMATCHES);
+                    request.mismatches = request
+                        .mismatches
+                        .saturating_add(1)
+                        .min(MAX_CODE_MISMATCHES);
                 }
             }
             Statement::KeyChange(change) => {
                 self.revoke_active(change.agent, RevocationReason::Changed, at);
                 self.register_key(change.agent, change.new_key, change.sealed_access, at);
-                self.activate(change.agent, change.new_key.key_id(), Activation::Changed, at);
+                self.activate(
+                    change.agent,
+                    change.new_key.key_id(),
+                    Activation::Changed,
+                    at,
+                );
             }
             Statement::Revocation(revocation) => {
                 let reason = if revocation.revoker == revocation.subject {
@@ -147,7 +168,12 @@ impl OrgState {
                 self.end_recovery(reset.agent, RegistrationFate::Spent);
                 self.revoke_active(reset.agent, RevocationReason::Recovered, at);
                 self.register_key(reset.agent, reset.new_key, reset.sealed_access, at);
-                self.activate(reset.agent, reset.new_key.key_id(), Activation::Recovered, at);
+                self.activate(
+                    reset.agent,
+                    reset.new_key.key_id(),
+                    Activation::Recovered,
+                    at,
+                );
             }
             Statement::PromptPolicy(change) => {
                 self.policy = change.policy;
@@ -161,7 +187,13 @@ impl OrgState {
         self.last_hash = hash;
     }
 
-    fn register_key(&mut self, agent: AgentId, record: PublicKeyRecord, sealed: SealedAccess, at: (Seq, UnixTime)) {
+    fn register_key(
+        &mut self,
+        agent: AgentId,
+        record: PublicKeyRecord,
+        sealed: SealedAccess,
+        at: (Seq, UnixTime),
+    ) {
         self.keys.insert(
             record.key_id(),
             KeyInfo {
@@ -230,9 +262,17 @@ impl OrgState {
     /// file cancelled, at once.
     fn deprovision(&mut self, agent: AgentId, at: (Seq, UnixTime)) {
         self.revoke_active(agent, RevocationReason::Deprovisioned, at);
-        let pending = self.agents.get(&agent).and_then(|record| record.pending_request);
+        let pending = self
+            .agents
+            .get(&agent)
+            .and_then(|record| record.pending_request);
         if let Some(request) = pending {
-            self.close_request(request, RequestState::Withdrawn, RejectionReason::Deprovisioned, at);
+            self.close_request(
+                request,
+                RequestState::Withdrawn,
+                RejectionReason::Deprovisioned,
+                at,
+            );
         }
         self.end_recovery(agent, RegistrationFate::Spent);
     }

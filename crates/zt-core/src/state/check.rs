@@ -66,7 +66,10 @@ pub(crate) fn verify_strict(obligations: &[Obligation]) -> Result<(), EntryFault
 
 /// Verifies many entries' obligations in `mode`; on failure, the index of the first
 /// obligation that fails.
-pub(crate) fn verify_obligations(obligations: Vec<Obligation>, mode: VerifyMode) -> Result<(), usize> {
+pub(crate) fn verify_obligations(
+    obligations: Vec<Obligation>,
+    mode: VerifyMode,
+) -> Result<(), usize> {
     let checks: Vec<SignatureCheck> = obligations.into_iter().map(|o| o.check).collect();
     verify_all(&checks, mode)
 }
@@ -100,14 +103,19 @@ impl OrgState {
                 if start.reason != EpochReason::Reset {
                     return Err(RuleViolation::InvalidEpochStart.into());
                 }
-                return Ok(epoch_start_signatures(entry, &self.host_key, &start.host_key));
+                return Ok(epoch_start_signatures(
+                    entry,
+                    &self.host_key,
+                    &start.host_key,
+                ));
             }
             Statement::SetRole(set) => {
                 // §6.2
                 if self.role(set.agent) == set.role {
                     return Err(RuleViolation::RoleUnchanged.into());
                 }
-                if !set.role.can_approve() && !set.forced && self.is_last_active_approver(set.agent) {
+                if !set.role.can_approve() && !set.forced && self.is_last_active_approver(set.agent)
+                {
                     return Err(RuleViolation::LastApprover.into());
                 }
                 self.host_key
@@ -279,7 +287,11 @@ impl OrgState {
     }
 
     /// The agent's active key, which must be `key`.
-    fn active_signing_key(&self, agent: AgentId, key: KeyId) -> Result<SigningPublicKey, EntryFault> {
+    fn active_signing_key(
+        &self,
+        agent: AgentId,
+        key: KeyId,
+    ) -> Result<SigningPublicKey, EntryFault> {
         let active = self
             .record(agent)
             .and_then(|record| record.active_key)
@@ -301,7 +313,10 @@ impl OrgState {
         };
         self.approvers.contains(&agent)
             && holds(&agent)
-            && !self.approvers.iter().any(|other| *other != agent && holds(other))
+            && !self
+                .approvers
+                .iter()
+                .any(|other| *other != agent && holds(other))
     }
 
     /// §6.10: the recovery key of the agent's current registration, or why there is none.

@@ -15,11 +15,15 @@ pub use view::{AgentKeyState, AgentStatus};
 
 use crate::crypto::{ExchangePublicKey, SigningPublicKey};
 use crate::error::{EntryFault, RuleViolation};
-use crate::ids::{AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime};
+use crate::ids::{
+    AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime,
+};
 use crate::keys::{HostKey, PublicKeyRecord};
 use crate::policy::{PromptPolicy, Role};
 use crate::seal::SealedAccess;
-use crate::statement::{EntryBuilder, EntryHeader, EpochReason, EpochStart, Head, LogEntry, Statement};
+use crate::statement::{
+    EntryBuilder, EntryHeader, EpochReason, EpochStart, Head, LogEntry, Statement,
+};
 
 /// Wrong verification codes after which a request is locked (spec §7.3).
 pub const MAX_CODE_MISMATCHES: u8 = 5;
@@ -238,7 +242,8 @@ impl OrgState {
             next_seq: Seq(0),
             prev: EntryHash::ZERO,
         };
-        let entry = EntryBuilder::new(head, now).epoch_start(host, host, EpochReason::Created, Vec::new());
+        let entry =
+            EntryBuilder::new(head, now).epoch_start(host, host, EpochReason::Created, Vec::new());
         let start = EpochStart {
             host_key: host.public(),
             reason: EpochReason::Created,
@@ -305,7 +310,9 @@ impl OrgState {
 
     /// An agent's role (agents the log never named are members).
     pub fn role(&self, agent: AgentId) -> Role {
-        self.agents.get(&agent).map_or(Role::Member, AgentRecord::role)
+        self.agents
+            .get(&agent)
+            .map_or(Role::Member, AgentRecord::role)
     }
 
     /// An agent's active key and its record.
@@ -320,6 +327,11 @@ impl OrgState {
             .iter()
             .filter_map(|(agent, record)| Some((*agent, record.active_key?)))
             .collect()
+    }
+
+    /// Every key registered in the current epoch, by key id.
+    pub fn keys(&self) -> impl Iterator<Item = (KeyId, &KeyInfo)> {
+        self.keys.iter().map(|(id, info)| (*id, info))
     }
 
     /// A key registered in the current epoch.

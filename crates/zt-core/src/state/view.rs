@@ -47,7 +47,9 @@ impl OrgState {
     /// The status of one agent (an agent the log never named is `not set up`).
     pub fn agent_status(&self, agent: AgentId) -> AgentStatus {
         let record = self.agents.get(&agent).cloned().unwrap_or_default();
-        let active = record.active_key.and_then(|key| Some((key, self.keys.get(&key)?)));
+        let active = record
+            .active_key
+            .and_then(|key| Some((key, self.keys.get(&key)?)));
         let state = if active.is_some() {
             AgentKeyState::Active
         } else if record.pending_request.is_some() {

@@ -94,7 +94,11 @@ impl EntryBuilder {
         keys: &AgentKeys,
     ) -> LogEntry {
         let judgement = Self::judgement(request, request_hash, approver, keys);
-        self.sign(Statement::Approval(judgement), |m| keys.sign(m), None::<fn(&[u8]) -> _>)
+        self.sign(
+            Statement::Approval(judgement),
+            |m| keys.sign(m),
+            None::<fn(&[u8]) -> _>,
+        )
     }
 
     /// A rejection of `request` by an approver (spec §4.9).
@@ -106,7 +110,11 @@ impl EntryBuilder {
         keys: &AgentKeys,
     ) -> LogEntry {
         let judgement = Self::judgement(request, request_hash, approver, keys);
-        self.sign(Statement::Rejection(judgement), |m| keys.sign(m), None::<fn(&[u8]) -> _>)
+        self.sign(
+            Statement::Rejection(judgement),
+            |m| keys.sign(m),
+            None::<fn(&[u8]) -> _>,
+        )
     }
 
     /// An approver's report that the code they were told does not match (spec §4.9, §7.3).
@@ -118,7 +126,11 @@ impl EntryBuilder {
         keys: &AgentKeys,
     ) -> LogEntry {
         let judgement = Self::judgement(request, request_hash, approver, keys);
-        self.sign(Statement::CodeMismatch(judgement), |m| keys.sign(m), None::<fn(&[u8]) -> _>)
+        self.sign(
+            Statement::CodeMismatch(judgement),
+            |m| keys.sign(m),
+            None::<fn(&[u8]) -> _>,
+        )
     }
 
     /// A key change: signed by the old key, with the new key's proof of possession (§4.10).
@@ -181,7 +193,11 @@ impl EntryBuilder {
             recovery_exchange: recovery.exchange_public(),
             sealed_access: seal(access, &recovery.exchange_public(), &context, rng)?,
         });
-        Ok(self.sign(statement, |m| keys.sign(m), Some(|m: &[u8]| recovery.sign(m))))
+        Ok(self.sign(
+            statement,
+            |m| keys.sign(m),
+            Some(|m: &[u8]| recovery.sign(m)),
+        ))
     }
 
     /// A reset with the recovery file: signed by the recovery key, with the new key's proof
@@ -202,11 +218,20 @@ impl EntryBuilder {
             new_key: *new.record(),
             sealed_access: self.seal_to_key(agent, new, access, rng)?,
         });
-        Ok(self.sign(statement, |m| recovery.sign(m), Some(|m: &[u8]| new.sign(m))))
+        Ok(self.sign(
+            statement,
+            |m| recovery.sign(m),
+            Some(|m: &[u8]| new.sign(m)),
+        ))
     }
 
     /// The prompt-frequency policy, set by an approver (spec §4.14).
-    pub fn prompt_policy(&self, admin: AgentId, keys: &AgentKeys, policy: PromptPolicy) -> LogEntry {
+    pub fn prompt_policy(
+        &self,
+        admin: AgentId,
+        keys: &AgentKeys,
+        policy: PromptPolicy,
+    ) -> LogEntry {
         let statement = Statement::PromptPolicy(PolicyChange {
             policy,
             admin,
@@ -230,11 +255,21 @@ impl EntryBuilder {
             reason,
             roles,
         });
-        self.sign(statement, |m| authorizer.sign(m), Some(|m: &[u8]| new_host.sign(m)))
+        self.sign(
+            statement,
+            |m| authorizer.sign(m),
+            Some(|m: &[u8]| new_host.sign(m)),
+        )
     }
 
     /// A role change, signed by the host (spec §4.6).
-    pub(crate) fn set_role(&self, host: &HostKey, agent: AgentId, role: Role, forced: bool) -> LogEntry {
+    pub(crate) fn set_role(
+        &self,
+        host: &HostKey,
+        agent: AgentId,
+        role: Role,
+        forced: bool,
+    ) -> LogEntry {
         let statement = Statement::SetRole(SetRole {
             agent,
             role,
@@ -281,7 +316,8 @@ impl EntryBuilder {
     {
         let signed = unsigned_encoding(&self.header, &statement).into_bytes();
         let authorization = authorize(&signature_message(statement.kind().label(), &signed));
-        let possession = possess.map(|possess| possess(&signature_message(labels::POSSESSION, &signed)));
+        let possession =
+            possess.map(|possess| possess(&signature_message(labels::POSSESSION, &signed)));
         LogEntry::assemble(self.header, statement, authorization, possession)
     }
 }

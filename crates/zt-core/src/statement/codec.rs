@@ -8,7 +8,9 @@ use super::{
 use crate::codec::{Reader, Writer};
 use crate::crypto::{labeled_hash, Signature};
 use crate::error::DecodeError;
-use crate::ids::{AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime};
+use crate::ids::{
+    AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime,
+};
 use crate::keys::{decode_exchange_key, decode_signing_key, PublicKeyRecord};
 use crate::labels;
 use crate::policy::{PromptPolicy, Role};
@@ -116,10 +118,12 @@ pub(super) fn unsigned_encoding(header: &EntryHeader, statement: &Statement) -> 
 fn encode_body(statement: &Statement, writer: &mut Writer) {
     match statement {
         Statement::EpochStart(start) => {
-            writer.bytes(start.host_key.as_bytes()).u8(match start.reason {
-                EpochReason::Created => 1,
-                EpochReason::Reset => 2,
-            });
+            writer
+                .bytes(start.host_key.as_bytes())
+                .u8(match start.reason {
+                    EpochReason::Created => 1,
+                    EpochReason::Reset => 2,
+                });
             // Bounded by MAX_EPOCH_ROLES when built or decoded.
             writer.u32(u32::try_from(start.roles.len()).unwrap_or(u32::MAX));
             for (agent, role) in &start.roles {
@@ -289,7 +293,9 @@ fn decode_epoch_start(reader: &mut Reader<'_>) -> Result<EpochStart, DecodeError
     };
     let count = usize::try_from(reader.u32("role count")?).unwrap_or(usize::MAX);
     if count > MAX_EPOCH_ROLES {
-        return Err(DecodeError::InvalidValue { field: "role count" });
+        return Err(DecodeError::InvalidValue {
+            field: "role count",
+        });
     }
     let mut roles: Vec<(AgentId, Role)> = Vec::with_capacity(count);
     for _ in 0..count {

@@ -13,7 +13,9 @@ use std::fmt;
 pub use build::{EntryBuilder, Head};
 
 use crate::crypto::{ExchangePublicKey, Signature, SigningPublicKey};
-use crate::ids::{AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime};
+use crate::ids::{
+    AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime,
+};
 use crate::keys::PublicKeyRecord;
 use crate::labels;
 use crate::policy::{PromptPolicy, Role};
@@ -93,7 +95,9 @@ impl StatementKind {
 
     /// The kind with this tag byte.
     pub fn from_tag(tag: u8) -> Option<StatementKind> {
-        StatementKind::ALL.into_iter().find(|kind| kind.tag() == tag)
+        StatementKind::ALL
+            .into_iter()
+            .find(|kind| kind.tag() == tag)
     }
 
     /// The label of the authorization signature (spec §4.3).
@@ -281,7 +285,10 @@ pub struct PolicyChange {
 
 /// One change of an organization's key set (spec §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs, reason = "each variant is its body type, documented there")]
+#[allow(
+    missing_docs,
+    reason = "each variant is its body type, documented there"
+)]
 pub enum Statement {
     EpochStart(EpochStart),
     SetRole(SetRole),

@@ -245,7 +245,17 @@ impl TaskAuthorization {
         lifetime: u64,
         rng: &mut impl CryptoRngCore,
     ) -> TaskAuthorization {
-        let mut authorization = TaskAuthorization::unsigned(org, epoch, keys.agent(), keys.key_id(), binding, now, lifetime, None, rng);
+        let mut authorization = TaskAuthorization::unsigned(
+            org,
+            epoch,
+            keys.agent(),
+            keys.key_id(),
+            binding,
+            now,
+            lifetime,
+            None,
+            rng,
+        );
         authorization.signature = keys.sign(&authorization.signed_message());
         authorization
     }
@@ -274,7 +284,10 @@ impl TaskAuthorization {
         authorization
     }
 
-    #[allow(clippy::too_many_arguments, reason = "every field of the authorization")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "every field of the authorization"
+    )]
     fn unsigned(
         org: OrgId,
         epoch: Epoch,

@@ -109,7 +109,12 @@ impl OrgState {
         if authorization.binding != *expected {
             return Err(TaskError::WrongTask);
         }
-        check_window(authorization.issued_at, authorization.expires_at, MAX_TASK_LIFETIME, now)?;
+        check_window(
+            authorization.issued_at,
+            authorization.expires_at,
+            MAX_TASK_LIFETIME,
+            now,
+        )?;
         let (signer, frequency) = match &authorization.delegation {
             None => (info.record.signing, PromptFrequency::EachTask),
             Some(delegation) => {
@@ -126,7 +131,9 @@ impl OrgState {
                 let limit = delegation.frequency.max_session_seconds();
                 check_window(delegation.issued_at, delegation.expires_at, limit, now)
                     .map_err(|_| TaskError::SessionInvalid)?;
-                if authorization.expires_at > delegation.expires_at || guard.session_ended(&delegation.session_key) {
+                if authorization.expires_at > delegation.expires_at
+                    || guard.session_ended(&delegation.session_key)
+                {
                     return Err(TaskError::SessionInvalid);
                 }
                 if !info
@@ -168,13 +175,19 @@ impl VerifiedLog {
         if self.closed_at().is_some() {
             return Err(TaskError::EpochClosed);
         }
-        self.state().verify_task(authorization, expected, now, guard)
+        self.state()
+            .verify_task(authorization, expected, now, guard)
     }
 }
 
 /// `issued_at` not in the future (beyond the skew), `now` before `expires_at`, and a
 /// lifetime no longer than `max_lifetime`.
-fn check_window(issued_at: UnixTime, expires_at: UnixTime, max_lifetime: u64, now: UnixTime) -> Result<(), TaskError> {
+fn check_window(
+    issued_at: UnixTime,
+    expires_at: UnixTime,
+    max_lifetime: u64,
+    now: UnixTime,
+) -> Result<(), TaskError> {
     if expires_at <= issued_at || expires_at.seconds_since(issued_at) > max_lifetime {
         return Err(TaskError::LifetimeTooLong);
     }
