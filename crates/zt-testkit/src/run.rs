@@ -672,7 +672,8 @@ pub fn command_for(entry: LogEntry) -> Option<Command> {
     })
 }
 
-fn command_entry(command: &Command) -> Option<&LogEntry> {
+/// The entry a command carries (host commands carry none).
+pub fn command_entry(command: &Command) -> Option<&LogEntry> {
     match command {
         Command::CreateFirstKey(entry)
         | Command::RequestKey(entry)
@@ -686,6 +687,11 @@ fn command_entry(command: &Command) -> Option<&LogEntry> {
         | Command::SetPromptPolicy(entry) => Some(entry),
         _ => None,
     }
+}
+
+/// The entry an agent command carries.
+pub fn entry_of(command: &Command) -> &LogEntry {
+    command_entry(command).expect("an agent command")
 }
 
 /// Flips one bit of the signature (or of the signed bytes) and decodes the result again:

@@ -253,6 +253,26 @@ impl World {
         }
     }
 
+    /// Signs an approval of `request` by `approver` with `key`, active or not.
+    pub fn build_judgement_with_key(
+        &mut self,
+        approver: AgentId,
+        request: RequestId,
+        key: KeyId,
+    ) -> Command {
+        let entry = self
+            .request_entry(request)
+            .cloned()
+            .expect("a request this world made");
+        let Statement::KeyRequest(body) = entry.statement() else {
+            unreachable!("requests hold key-request entries")
+        };
+        Command::Approve(
+            self.builder()
+                .approval(body, entry.hash(), approver, &self.keys[&key]),
+        )
+    }
+
     /// Signs `approver`'s judgement of `request`: an approval if the code matched, a rejection
     /// if `reject`, else a wrong-code report.
     pub fn build_judgement(

@@ -231,6 +231,78 @@ mod tests {
         }
     }
 
+    /// Spec §5.3's caveat, shown: the holder of a key can make a signature whose `R` has an
+    /// order-8 component. `verify_strict` refuses it; a batch accepts it whenever the batch's
+    /// random coefficient for it is a multiple of 8 (here: after a few tries).
+    #[test]
+    fn batch_may_accept_what_strict_refuses_only_for_torsion_made_by_the_key_holder() {
+        use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        use curve25519_dalek::scalar::Scalar;
+        use sha2::{Digest, Sha512};
+
+        let seed = [7u8; 32];
+        let secret = SigningSecret::from_seed(&Zeroizing::new(seed));
+        let expanded = Sha512::digest(seed);
+        let mut a_bytes: [u8; 32] = expanded[..32].try_into().unwrap();
+        a_bytes[0] &= 248;
+        a_bytes[31] &= 127;
+        a_bytes[31] |= 64;
+        let a = Scalar::from_bytes_mod_order(a_bytes);
+        // A point of order 8 (ed25519-speccheck's small-order R).
+        let torsion = CompressedEdwardsY(
+            hex::decode("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        )
+        .decompress()
+        .unwrap();
+        let tweaked = |message: &[u8]| {
+            let r = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(&expanded[32..])
+                    .chain_update(message),
+            );
+            let big_r = (r * B + torsion).compress();
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(big_r.as_bytes())
+                    .chain_update(secret.public().as_bytes())
+                    .chain_update(message),
+            );
+            let mut signature = [0u8; 64];
+            signature[..32].copy_from_slice(big_r.as_bytes());
+            signature[32..].copy_from_slice((r + k * a).as_bytes());
+            Signature(signature)
+        };
+        let mut accepted_by_batch = 0;
+        for attempt in 0u32..64 {
+            let message = attempt.to_be_bytes().to_vec();
+            let check = SignatureCheck {
+                key: *secret.public(),
+                signature: tweaked(&message),
+                message,
+            };
+            assert!(
+                !check.holds(),
+                "verify_strict must refuse a torsion component"
+            );
+            assert_eq!(
+                verify_all(std::slice::from_ref(&check), VerifyMode::Strict),
+                Err(0)
+            );
+            if verify_all(std::slice::from_ref(&check), VerifyMode::Batch).is_ok() {
+                accepted_by_batch += 1;
+            }
+        }
+        // About one in eight; never all (that would mean the batch checks nothing).
+        assert!(
+            (1..64).contains(&accepted_by_batch),
+            "{accepted_by_batch} of 64"
+        );
+    }
+
     #[test]
     fn small_order_and_non_canonical_keys_are_refused() {
         // The identity point (order 1), canonical encoding.

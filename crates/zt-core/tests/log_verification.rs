@@ -1,0 +1,294 @@
+//! Offline log verification (spec §5): a device or auditor that trusts only the pinned root
+//! reaches the server's key set, and any tampering is refused with the first bad entry named,
+//! in batch and in strict mode alike.
+
+use zt_core::{
+    verify_encoded_log, verify_log, verify_log_with, DecodeError, EntryFault, Epoch, LogEntry,
+    LogError, Role, RuleViolation, Seq, SignatureRole, TrustRoot, VerifyMode,
+};
+use zt_testkit::run::entry_of;
+use zt_testkit::world::{agent, World};
+
+const MODES: [VerifyMode; 2] = [VerifyMode::Batch, VerifyMode::Strict];
+
+/// A busy organization: roles, keys, approvals, a rejection, wrong codes, a change, a
+/// recovery and a revocation.
+fn busy() -> World {
+    let mut world = World::new(11);
+    world.set_role(agent(0), Role::Admin).unwrap();
+    world.set_role(agent(1), Role::Admin).unwrap();
+    world.first_key(agent(0)).unwrap();
+    for member in 1..5 {
+        let request = world.request(agent(member)).unwrap();
+        world.report_wrong_code(agent(0), request).unwrap();
+        world
+            .approve(agent(u8::from(member != 1)), request)
+            .unwrap();
+    }
+    let rejected = world.request(agent(5)).unwrap();
+    world.reject(agent(1), rejected).unwrap();
+    world.change(agent(2)).unwrap();
+    let registration = world.register_recovery(agent(3)).unwrap();
+    world.recovery_reset(agent(3), registration).unwrap();
+    world.revoke(agent(1), agent(4), false).unwrap();
+    world
+}
+
+fn root(world: &World) -> TrustRoot {
+    world.state.trust_root().unwrap()
+}
+
+fn bad_entry(result: Result<zt_core::VerifiedLog, LogError>) -> (usize, EntryFault) {
+    match result {
+        Err(LogError::BadEntry { index, fault, .. }) => (index, fault),
+        other => panic!("expected a bad entry, got {other:?}"),
+    }
+}
+
+#[test]
+fn replay_reaches_the_servers_key_set_in_both_modes() {
+    let world = busy();
+    for mode in MODES {
+        let verified = verify_log_with(&root(&world), &world.log, mode).unwrap();
+        assert_eq!(verified.active_keys(), world.state.active_keys());
+        assert_eq!(verified.head(), world.state.head());
+        assert_eq!(verified.len(), world.log.len());
+    }
+}
+
+#[test]
+fn a_flipped_signature_bit_is_named() {
+    let world = busy();
+    for index in [0, 4, 9, world.log.len() - 1] {
+        let mut log = world.log.clone();
+        let mut bytes = log[index].encoded().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        log[index] = LogEntry::decode(&bytes).unwrap();
+        for mode in MODES {
+            let (at, fault) = bad_entry(verify_log_with(&root(&world), &log, mode));
+            assert_eq!(at, index, "{mode:?}");
+            assert!(
+                matches!(fault, EntryFault::BadSignature(_)),
+                "{mode:?}: {fault}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_edited_statement_is_named_before_the_broken_link_after_it() {
+    let world = busy();
+    let index = 8;
+    let mut log = world.log.clone();
+    let mut bytes = log[index].encoded().to_vec();
+    // The time field of the header: still decodes, but the signature no longer covers it.
+    bytes[2 + 16 + 4 + 8 + 32 + 7] ^= 1;
+    log[index] = LogEntry::decode(&bytes).unwrap();
+    for mode in MODES {
+        assert_eq!(
+            bad_entry(verify_log_with(&root(&world), &log, mode)),
+            (
+                index,
+                EntryFault::BadSignature(SignatureRole::Authorization)
+            ),
+            "{mode:?}"
+        );
+    }
+}
+
+#[test]
+fn removed_reordered_and_repeated_entries_are_named() {
+    let world = busy();
+    let root = root(&world);
+    let mut removed = world.log.clone();
+    removed.remove(6);
+    assert_eq!(
+        bad_entry(verify_log(&root, &removed)),
+        (
+            6,
+            EntryFault::SequenceGap {
+                expected: Seq(6),
+                found: Seq(7)
+            }
+        )
+    );
+    let mut swapped = world.log.clone();
+    swapped.swap(6, 7);
+    assert_eq!(
+        bad_entry(verify_log(&root, &swapped)),
+        (
+            6,
+            EntryFault::SequenceGap {
+                expected: Seq(6),
+                found: Seq(7)
+            }
+        )
+    );
+    let mut repeated = world.log.clone();
+    repeated.insert(7, world.log[6].clone());
+    for mode in MODES {
+        assert_eq!(
+            bad_entry(verify_log_with(&root, &repeated, mode)),
+            (7, EntryFault::Replayed)
+        );
+    }
+}
+
+#[test]
+fn a_broken_chain_and_a_foreign_entry_are_named() {
+    let world = busy();
+    let other = busy_other();
+    let mut foreign = world.log.clone();
+    foreign.push(other.log[3].clone());
+    let (index, fault) = bad_entry(verify_log(&root(&world), &foreign));
+    assert_eq!(index, world.log.len());
+    assert!(
+        matches!(fault, EntryFault::WrongOrganization { .. }),
+        "{fault}"
+    );
+
+    // A fork: the server shows a device a history that diverges from what it synced.
+    let mut device = verify_log(&root(&world), &world.log[..10]).unwrap();
+    let mut fork = World::new(11);
+    fork.set_role(agent(0), Role::Admin).unwrap();
+    fork.set_role(agent(1), Role::Admin).unwrap();
+    fork.first_key(agent(0)).unwrap();
+    let error = device.extend(&fork.log[3..]).unwrap_err();
+    assert!(
+        matches!(error, LogError::BadEntry { index: 0, .. }),
+        "{error}"
+    );
+    // The device keeps what it had verified, and only extends it with the real history.
+    assert_eq!(device.len(), 10);
+    device.extend(&world.log[10..]).unwrap();
+    assert_eq!(device.active_keys(), world.state.active_keys());
+}
+
+fn busy_other() -> World {
+    let mut world = World::new(12);
+    world.set_role(agent(0), Role::Admin).unwrap();
+    world.first_key(agent(0)).unwrap();
+    world.request(agent(1)).unwrap();
+    world.request(agent(2)).unwrap();
+    world
+}
+
+#[test]
+fn a_statement_the_server_should_have_refused_is_named_with_its_rule() {
+    let mut world = busy();
+    let request = world.request(agent(6)).unwrap();
+    // A member's approval, appended by a server that skipped the rules.
+    let forged = world.build_judgement(agent(2), request, true, false);
+    let mut log = world.log.clone();
+    log.push(entry_of(&forged).clone());
+    for mode in MODES {
+        assert_eq!(
+            bad_entry(verify_log_with(&root(&world), &log, mode)),
+            (
+                log.len() - 1,
+                EntryFault::Rule(RuleViolation::NotAnApprover)
+            )
+        );
+    }
+    // A self-approval.
+    world.set_role(agent(6), Role::Admin).unwrap();
+    let mut log = world.log.clone();
+    let own = world.request(agent(1)).unwrap();
+    log.push(world.log.last().unwrap().clone());
+    let selfish = world.build_judgement(agent(1), own, true, false);
+    log.push(entry_of(&selfish).clone());
+    assert_eq!(
+        bad_entry(verify_log(&root(&world), &log)),
+        (log.len() - 1, EntryFault::Rule(RuleViolation::SelfApproval))
+    );
+}
+
+#[test]
+fn the_root_pins_the_first_key() {
+    let world = busy();
+    let other = busy_other();
+    let wrong = TrustRoot {
+        first_key: other.state.root().unwrap(),
+        ..root(&world)
+    };
+    assert_eq!(
+        verify_log(&wrong, &world.log).unwrap_err(),
+        LogError::RootMismatch { index: 3 }
+    );
+    assert_eq!(
+        verify_log(&root(&world), &world.log[..3]).unwrap_err(),
+        LogError::RootNotReached
+    );
+    assert_eq!(
+        verify_log(&root(&world), &world.log[1..]).unwrap_err(),
+        LogError::NotEpochStart { epoch: Epoch(0) }
+    );
+    assert_eq!(
+        verify_log(&root(&world), &[]).unwrap_err(),
+        LogError::NotEpochStart { epoch: Epoch(0) }
+    );
+    let text = root(&world).to_string();
+    assert!(text.starts_with("zt-root-v1:"));
+    assert_eq!(text.parse::<TrustRoot>().unwrap(), root(&world));
+    for bad in [
+        text.replace("zt-root-v1", "zt-root-v2"),
+        text.replace(":0:", ":00:"),
+        text.to_uppercase(),
+        format!("{text}:"),
+    ] {
+        assert!(bad.parse::<TrustRoot>().is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_later_epoch_verifies_from_its_own_start_and_root() {
+    let mut world = busy();
+    world.reset_organization().unwrap();
+    world.set_role(agent(7), Role::Admin).unwrap();
+    world.first_key(agent(7)).unwrap();
+    let request = world.request(agent(8)).unwrap();
+    world.approve(agent(7), request).unwrap();
+    let verified = verify_log(&root(&world), world.epoch_log()).unwrap();
+    assert_eq!(verified.active_keys(), world.state.active_keys());
+    assert_eq!(verified.active_keys().len(), 2);
+    // The whole log is not a valid input for the new root: it starts in epoch 0.
+    assert!(verify_log(&root(&world), &world.log).is_err());
+}
+
+#[test]
+fn malformed_bytes_are_named_by_index() {
+    let world = busy();
+    let mut encoded: Vec<Vec<u8>> = world.log.iter().map(|e| e.encoded().to_vec()).collect();
+    assert!(verify_encoded_log(&root(&world), &encoded, VerifyMode::Batch).is_ok());
+    encoded[5].push(0);
+    assert_eq!(
+        verify_encoded_log(&root(&world), &encoded, VerifyMode::Batch).unwrap_err(),
+        LogError::BadEntry {
+            index: 5,
+            seq: None,
+            fault: EntryFault::Malformed(DecodeError::TrailingBytes { count: 1 })
+        }
+    );
+    encoded[5].pop();
+    encoded[5][0] = 2;
+    assert!(matches!(
+        verify_encoded_log(&root(&world), &encoded, VerifyMode::Batch).unwrap_err(),
+        LogError::BadEntry {
+            index: 5,
+            fault: EntryFault::Malformed(DecodeError::UnsupportedVersion { version: 2 }),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn every_entry_decodes_and_re_encodes_to_the_same_bytes() {
+    let world = busy();
+    for entry in &world.log {
+        let decoded = LogEntry::decode(entry.encoded()).unwrap();
+        assert_eq!(&decoded, entry);
+        assert_eq!(decoded.encoded(), entry.encoded());
+        assert_eq!(decoded.hash(), entry.hash());
+    }
+}
