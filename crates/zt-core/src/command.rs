@@ -86,7 +86,7 @@ pub struct Context<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Effect {
-    /// Send an e-mail about `subject`'s key to `recipients` (spec §6.14).
+    /// Send an e-mail about `subject`'s key to `recipients` (spec §6.13).
     Notify {
         /// What happened.
         kind: NotificationKind,
@@ -98,7 +98,7 @@ pub enum Effect {
     /// Tell the caller something it should show (API and CLI).
     Warn(Warning),
     /// Tell the host: the organization was reset; devices must be redeployed and what was
-    /// bound to the old keys re-created (spec §6.11).
+    /// bound to the old keys re-created (spec §6.10).
     OrganizationReset {
         /// The epoch that ended.
         previous: Epoch,
@@ -204,7 +204,7 @@ impl OrgState {
         Ok(())
     }
 
-    /// The effects an entry has once applied to this state (spec §6.14).
+    /// The effects an entry has once applied to this state (spec §6.13).
     fn effects_of(&self, entry: &LogEntry) -> Vec<Effect> {
         let admins: Vec<AgentId> = self.active_approvers().collect();
         let notify = |kind, subject: AgentId, also_admins: bool| {

@@ -233,7 +233,7 @@ impl KeyId {
     }
 }
 
-/// An organization's key epoch. An organization reset starts the next one (spec §6.11).
+/// An organization's key epoch. An organization reset starts the next one (spec §6.10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Epoch(pub u32);

@@ -33,7 +33,7 @@ impl OrgState {
         let at = (header.seq, header.time);
         match entry.statement() {
             Statement::EpochStart(start) => {
-                // §6.11: every key of the epoch is reset; only roles and the memory of who
+                // §6.10: every key of the epoch is reset; only roles and the memory of who
                 // held a key carry over.
                 let carried: BTreeMap<AgentId, AgentRecord> = self
                     .agents
@@ -147,7 +147,7 @@ impl OrgState {
                 };
                 self.revoke_active(revocation.subject, reason, at);
                 // A revoked agent's recovery file stops working too: recovery must not
-                // undo a revocation (spec §6.9).
+                // undo a revocation (spec §6.8).
                 self.end_recovery(revocation.subject, RegistrationFate::Spent);
             }
             Statement::RecoveryRegistration(registration) => {

@@ -99,7 +99,7 @@ impl OrgState {
         }
         let signer = match entry.statement() {
             Statement::EpochStart(start) => {
-                // §6.11: after creation, an epoch starts only as a reset by the host.
+                // §6.10: after creation, an epoch starts only as a reset by the host.
                 if start.reason != EpochReason::Reset {
                     return Err(RuleViolation::InvalidEpochStart.into());
                 }
@@ -142,7 +142,7 @@ impl OrgState {
             | Statement::Rejection(judgement)
             | Statement::CodeMismatch(judgement) => self.check_judgement(judgement)?,
             Statement::KeyChange(change) => {
-                // §6.8
+                // §6.7
                 self.check_not_removed(change.agent)?;
                 let old = self.active_signing_key(change.agent, change.old_key)?;
                 self.check_unused(change.new_key.key_id())?;
@@ -151,7 +151,7 @@ impl OrgState {
                 return Ok(obligations);
             }
             Statement::Revocation(revocation) => {
-                // §6.9
+                // §6.8
                 self.active_signing_key(revocation.subject, revocation.key)?;
                 if revocation.revoker != revocation.subject {
                     self.check_approver(revocation.revoker)?;
@@ -163,7 +163,7 @@ impl OrgState {
                 signer
             }
             Statement::RecoveryRegistration(registration) => {
-                // §6.10
+                // §6.9
                 self.check_not_removed(registration.agent)?;
                 let signer = self.active_signing_key(registration.agent, registration.key)?;
                 if self.registrations.contains_key(&registration.registration) {
@@ -174,7 +174,7 @@ impl OrgState {
                 return Ok(obligations);
             }
             Statement::RecoveryReset(reset) => {
-                // §6.10
+                // §6.9
                 self.check_not_removed(reset.agent)?;
                 let recovery_key = self.current_recovery_key(reset.agent, reset)?;
                 self.active_signing_key(reset.agent, reset.old_key)?;
@@ -184,7 +184,7 @@ impl OrgState {
                 return Ok(obligations);
             }
             Statement::PromptPolicy(change) => {
-                // §6.12
+                // §6.11
                 self.check_approver(change.admin)?;
                 let signer = self.active_signing_key(change.admin, change.admin_key)?;
                 if change.policy == self.policy {
@@ -234,7 +234,7 @@ impl OrgState {
         Ok(())
     }
 
-    /// §6.9: approve, reject, report a code: an approver with an active key, judging a pending,
+    /// §6.6: approve, reject, report a code: an approver with an active key, judging a pending,
     /// unlocked request of someone else, named exactly.
     fn check_judgement(&self, judgement: &Judgement) -> Result<SigningPublicKey, EntryFault> {
         let request = self
@@ -319,7 +319,7 @@ impl OrgState {
                 .any(|other| *other != agent && holds(other))
     }
 
-    /// §6.10: the recovery key of the agent's current registration, or why there is none.
+    /// §6.9: the recovery key of the agent's current registration, or why there is none.
     fn current_recovery_key(
         &self,
         agent: AgentId,

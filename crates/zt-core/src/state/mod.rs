@@ -163,7 +163,7 @@ pub struct RecoveryInfo {
     pub registered: (Seq, UnixTime),
 }
 
-/// What became of a recovery registration (for clear refusals, spec §6.10).
+/// What became of a recovery registration (for clear refusals, spec §6.9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RegistrationFate {
     Current,

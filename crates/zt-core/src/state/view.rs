@@ -1,4 +1,4 @@
-//! The admin's zero trust status view, derived from the state (spec §6.13).
+//! The admin's zero trust status view, derived from the state (spec §6.12).
 
 use serde::Serialize;
 
