@@ -1,6 +1,16 @@
 //! Real key derivation (Argon2id at the default parameters) and the verification code, as a
 //! requester's and an approver's clients run them (spec §3, §7).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "tests assert by panicking, read files and the environment"
+)]
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zt_core::{
@@ -65,7 +75,7 @@ fn the_approver_signs_only_when_the_code_matches() {
         host: &host,
     };
     let (admin, requester) = (AgentId::random(&mut rng), AgentId::random(&mut rng));
-    let mut submit = |state: &mut OrgState, command| {
+    let submit = |state: &mut OrgState, command| {
         let decision = state.decide(command, context).unwrap();
         state.apply(decision.entry).unwrap();
     };

@@ -2,6 +2,16 @@
 //! against zt-core and a reference model side by side (zt-testkit). 3,000 cases by default
 //! (mutation runs showed some five-step bugs need that many); `PROPTEST_CASES` raises it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "tests assert by panicking, read files and the environment"
+)]
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use zt_testkit::ops::sequence;

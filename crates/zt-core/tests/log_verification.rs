@@ -2,6 +2,16 @@
 //! reaches the server's key set, and any tampering is refused with the first bad entry named,
 //! in batch and in strict mode alike.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "tests assert by panicking, read files and the environment"
+)]
 use zt_core::{
     verify_encoded_log, verify_log, verify_log_with, DecodeError, EntryFault, Epoch, LogEntry,
     LogError, Role, RuleViolation, Seq, SignatureRole, TrustRoot, VerifyMode,

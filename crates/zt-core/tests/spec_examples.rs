@@ -5,6 +5,16 @@
 //! x25519-dalek, chacha20poly1305). The test fails if the two disagree, or if the checked-in
 //! examples differ from what they produce. `ZT_UPDATE_SPEC_EXAMPLES=1` rewrites the file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "tests assert by panicking, read files and the environment"
+)]
 use std::fmt::Write as _;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -255,7 +265,7 @@ fn generate() -> String {
         now: NOW,
         host: &host,
     };
-    let mut submit = |state: &mut OrgState, log: &mut Vec<LogEntry>, command| {
+    let submit = |state: &mut OrgState, log: &mut Vec<LogEntry>, command| {
         let decision = state.decide(command, context).unwrap();
         log.push(decision.entry.entry().clone());
         state.apply(decision.entry).unwrap();

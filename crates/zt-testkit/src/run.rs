@@ -753,7 +753,7 @@ fn pick_registration(world: &World, agent: AgentId, index: u8) -> Option<usize> 
     let own: Vec<usize> = (0..world.registrations.len())
         .filter(|i| world.registrations[*i].0 == agent)
         .collect();
-    if own.is_empty() || index % 5 == 0 {
+    if own.is_empty() || index.is_multiple_of(5) {
         pick(
             &(0..world.registrations.len()).collect::<Vec<_>>(),
             index / 5,

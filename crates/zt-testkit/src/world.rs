@@ -24,6 +24,14 @@ pub fn agent(index: u8) -> AgentId {
     AgentId::from_bytes(bytes)
 }
 
+/// Agent number `n`, for organizations larger than the small indices of [`agent`].
+pub fn agent_n(n: u32) -> AgentId {
+    let mut bytes = [0u8; 16];
+    bytes[0] = 0xa9;
+    bytes[12..].copy_from_slice(&n.to_be_bytes());
+    AgentId::from_bytes(bytes)
+}
+
 /// An organization with its host, agents' secrets and full log.
 pub struct World {
     /// The organization.

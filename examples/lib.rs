@@ -1,0 +1,1 @@
+//! Examples of embedding zt-core; see `walkthrough.rs` (`cargo run --example walkthrough`).
