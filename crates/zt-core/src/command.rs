@@ -54,6 +54,41 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command that carries an agent's signed statement, chosen by the statement's kind;
+    /// `None` for the host's kinds (epoch start, set role), which the host makes itself.
+    pub fn from_entry(entry: LogEntry) -> Option<Command> {
+        Some(match entry.kind() {
+            StatementKind::FirstKey => Command::CreateFirstKey(entry),
+            StatementKind::KeyRequest => Command::RequestKey(entry),
+            StatementKind::Approval => Command::Approve(entry),
+            StatementKind::Rejection => Command::Reject(entry),
+            StatementKind::CodeMismatch => Command::ReportWrongCode(entry),
+            StatementKind::KeyChange => Command::ChangeKey(entry),
+            StatementKind::Revocation => Command::Revoke(entry),
+            StatementKind::RecoveryRegistration => Command::RegisterRecovery(entry),
+            StatementKind::RecoveryReset => Command::ResetWithRecovery(entry),
+            StatementKind::PromptPolicy => Command::SetPromptPolicy(entry),
+            StatementKind::EpochStart | StatementKind::SetRole => return None,
+        })
+    }
+
+    /// The signed statement an agent's command carries (`None` for host commands).
+    pub fn entry(&self) -> Option<&LogEntry> {
+        match self {
+            Command::CreateFirstKey(entry)
+            | Command::RequestKey(entry)
+            | Command::Approve(entry)
+            | Command::Reject(entry)
+            | Command::ReportWrongCode(entry)
+            | Command::ChangeKey(entry)
+            | Command::Revoke(entry)
+            | Command::RegisterRecovery(entry)
+            | Command::ResetWithRecovery(entry)
+            | Command::SetPromptPolicy(entry) => Some(entry),
+            Command::SetRole { .. } | Command::ResetOrganization => None,
+        }
+    }
+
     /// The statement kind the command carries or makes.
     pub fn kind(&self) -> StatementKind {
         match self {

@@ -43,7 +43,23 @@ pub enum Error {
     /// A task authorization was refused.
     #[error(transparent)]
     Task(#[from] TaskError),
+    /// A passphrase does not derive the registered key.
+    #[error(transparent)]
+    WrongPassphrase(#[from] WrongPassphrase),
+    /// Caller misuse: an entry applied to a state it was not verified against.
+    #[error(transparent)]
+    Stale(#[from] StaleEntry),
 }
+
+/// The passphrase does not derive the registered key: nothing is signed with it.
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+#[error("the passphrase does not match the registered key")]
+pub struct WrongPassphrase;
+
+/// Caller misuse: the state moved on since the entry was verified; verify it again.
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+#[error("the entry was verified against another head of the log")]
+pub struct StaleEntry;
 
 /// A text identifier, key or hash that does not parse (spec §2.3).
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use crate::crypto::{
     encoded_label, hkdf_sha256, labeled_hash, ExchangePublicKey, ExchangeSecret, Signature,
     SigningPublicKey, SigningSecret,
 };
-use crate::error::{DecodeError, SealError};
+use crate::error::{DecodeError, SealError, WrongPassphrase};
 use crate::ids::{AgentId, KeyId, OrgId};
 use crate::kdf::{stretch, KdfParams, Salt};
 use crate::labels;
@@ -90,11 +90,6 @@ pub(crate) fn decode_exchange_key(
     ExchangePublicKey::from_bytes(&reader.array(field)?)
         .map_err(|source| DecodeError::InvalidKey { field, source })
 }
-
-/// The passphrase does not derive the registered key: nothing is signed with it.
-#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
-#[error("the passphrase does not match the registered key")]
-pub struct WrongPassphrase;
 
 /// An agent's secret keys: the Ed25519 signing key and the X25519 key, both derived from
 /// one Argon2id output (spec §3.3). Zeroized on drop; printed redacted; not `Clone`.

@@ -34,6 +34,16 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Input never panics the core: no unwrap, no unchecked indexing or arithmetic, no printing.
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 #![cfg_attr(
     test,
     allow(
@@ -70,11 +80,12 @@ pub use command::{Command, Context, Decision, Effect, NotificationKind, Warning,
 pub use crypto::{ExchangePublicKey, Signature, SigningPublicKey, VerifyMode, BATCH_SIZE};
 pub use error::{
     DecodeError, EntryFault, Error, KdfError, KeyError, LogError, ParseIdError, PassphraseError,
-    RecoveryFileError, Refusal, RuleViolation, SealError, SignatureRole, TaskError, WeakPassphrase,
+    RecoveryFileError, Refusal, RuleViolation, SealError, SignatureRole, StaleEntry, TaskError,
+    WeakPassphrase, WrongPassphrase,
 };
 pub use ids::{AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime};
 pub use kdf::{KdfParams, Salt, KDF_ARGON2ID_V13};
-pub use keys::{AgentKeys, HostKey, PublicKeyRecord, WrongPassphrase};
+pub use keys::{AgentKeys, HostKey, PublicKeyRecord};
 pub use log::{verify_encoded_log, verify_log, verify_log_with, TrustRoot, VerifiedLog};
 pub use passphrase::{NewPassphrase, Passphrase};
 pub use policy::{PromptFrequency, PromptPolicy, Role};
@@ -83,7 +94,7 @@ pub use seal::SealedAccess;
 pub use secret::{AccessSecret, HostSeed, RecoverySecret, SessionSeed};
 pub use state::{
     Activation, AgentKeyState, AgentStatus, KeyInfo, KeyStatus, OrgState, RecoveryInfo,
-    RejectionReason, RequestInfo, RequestState, RevocationReason, StaleEntry, VerifiedEntry,
+    RejectionReason, RequestInfo, RequestState, RevocationReason, VerifiedEntry,
     MAX_CODE_MISMATCHES,
 };
 pub use statement::{

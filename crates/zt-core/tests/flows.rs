@@ -1,22 +1,11 @@
 //! Every flow of DESIGN.md §3, and a negative test for every rule of spec §6, each asserting
 //! the exact refusal and that a refusal changes nothing.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "tests assert by panicking, read files and the environment"
-)]
 use zt_core::{
     AgentKeyState, Command, Effect, EntryFault, KeyStatus, NotificationKind, PromptFrequency,
     PromptPolicy, Refusal, RejectionReason, RevocationReason, Role, RuleViolation, StatementKind,
     Warning, MAX_CODE_MISMATCHES,
 };
-use zt_testkit::run::command_for;
 use zt_testkit::world::{agent, World};
 
 /// Refusal of a lifecycle rule.
@@ -537,7 +526,7 @@ fn malformed_misplaced_and_replayed_statements_are_refused() {
         |w| w.submit(Command::Approve(entry)),
     );
     // An accepted entry, sent again.
-    let replayed = command_for(world.log[5].clone()).unwrap();
+    let replayed = Command::from_entry(world.log[5].clone()).unwrap();
     let expected = world.state.head().next_seq;
     refused(
         &mut world,

@@ -1,16 +1,6 @@
 //! Real key derivation (Argon2id at the default parameters) and the verification code, as a
 //! requester's and an approver's clients run them (spec §3, §7).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "tests assert by panicking, read files and the environment"
-)]
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zt_core::{

@@ -2,22 +2,12 @@
 //! reaches the server's key set, and any tampering is refused with the first bad entry named,
 //! in batch and in strict mode alike.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "tests assert by panicking, read files and the environment"
-)]
 use zt_core::{
     verify_encoded_log, verify_log, verify_log_with, DecodeError, EntryFault, Epoch, LogEntry,
     LogError, Role, RuleViolation, Seq, SignatureRole, TrustRoot, VerifyMode,
 };
 use zt_testkit::run::entry_of;
-use zt_testkit::world::{agent, World};
+use zt_testkit::world::{agent, Verdict, World};
 
 const MODES: [VerifyMode; 2] = [VerifyMode::Batch, VerifyMode::Strict];
 
@@ -189,7 +179,7 @@ fn a_statement_the_server_should_have_refused_is_named_with_its_rule() {
     let mut world = busy();
     let request = world.request(agent(6)).unwrap();
     // A member's approval, appended by a server that skipped the rules.
-    let forged = world.build_judgement(agent(2), request, true, false);
+    let forged = world.build_judgement(agent(2), request, Verdict::Approve);
     let mut log = world.log.clone();
     log.push(entry_of(&forged).clone());
     for mode in MODES {
@@ -206,7 +196,7 @@ fn a_statement_the_server_should_have_refused_is_named_with_its_rule() {
     let mut log = world.log.clone();
     let own = world.request(agent(1)).unwrap();
     log.push(world.log.last().unwrap().clone());
-    let selfish = world.build_judgement(agent(1), own, true, false);
+    let selfish = world.build_judgement(agent(1), own, Verdict::Approve);
     log.push(entry_of(&selfish).clone());
     assert_eq!(
         bad_entry(verify_log(&root(&world), &log)),
@@ -300,5 +290,45 @@ fn every_entry_decodes_and_re_encodes_to_the_same_bytes() {
         assert_eq!(&decoded, entry);
         assert_eq!(decoded.encoded(), entry.encoded());
         assert_eq!(decoded.hash(), entry.hash());
+    }
+}
+
+#[test]
+fn genesis_accepts_only_an_organizations_first_entry() {
+    let world = busy();
+    let (state, verified) = zt_core::OrgState::genesis(world.log[0].clone()).unwrap();
+    assert_eq!(verified.entry(), &world.log[0]);
+    assert_eq!(state.head().next_seq, Seq(1));
+    assert_eq!(state.host_key(), &world.host.public());
+    for not_genesis in [&world.log[1], &world.log[2]] {
+        assert_eq!(
+            zt_core::OrgState::genesis(not_genesis.clone()).unwrap_err(),
+            EntryFault::Rule(RuleViolation::InvalidEpochStart)
+        );
+    }
+    // A first entry whose signature does not hold.
+    let mut bytes = world.log[0].encoded().to_vec();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert!(matches!(
+        zt_core::OrgState::genesis(LogEntry::decode(&bytes).unwrap()).unwrap_err(),
+        EntryFault::BadSignature(_)
+    ));
+}
+
+#[test]
+fn every_agent_statement_maps_to_its_command_and_back() {
+    let world = busy();
+    for entry in &world.log {
+        match zt_core::Command::from_entry(entry.clone()) {
+            Some(command) => {
+                assert_eq!(command.kind(), entry.kind());
+                assert_eq!(command.entry(), Some(entry));
+            }
+            None => assert!(matches!(
+                entry.kind(),
+                zt_core::StatementKind::EpochStart | zt_core::StatementKind::SetRole
+            )),
+        }
     }
 }

@@ -1,16 +1,6 @@
 //! No secret ever prints: every secret-bearing type, formatted with `{:?}` and `{}`, shows
 //! neither the passphrase nor any secret byte, in raw, hex or file form.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "tests assert by panicking, read files and the environment"
-)]
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zt_core::{

@@ -1,16 +1,6 @@
 //! Sensitive-task authorizations and prompt-frequency sessions (spec §9): every refusal
 //! named by the spec, on a server state and on a device's verified log.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "tests assert by panicking, read files and the environment"
-)]
 use zt_core::{
     InMemoryReplayGuard, PayloadDigest, PromptFrequency, PromptPolicy, Role, SessionDelegation,
     SessionKey, TaskAuthorization, TaskBinding, TaskError, TaskKind, UnixTime, MAX_TASK_LIFETIME,
@@ -38,6 +28,27 @@ fn sign(world: &mut World, who: u8, binding: TaskBinding) -> TaskAuthorization {
     let (org, epoch, now) = (world.org, world.state.epoch(), world.now);
     let mut rng = world.rng().clone();
     TaskAuthorization::sign(world.keys(key), org, epoch, binding, now, 300, &mut rng)
+}
+
+/// Agent `who`'s client makes a session key and delegates to it for `frequency`.
+fn delegate(
+    world: &mut World,
+    who: u8,
+    frequency: PromptFrequency,
+) -> (SessionKey, SessionDelegation) {
+    let key = world.state.active_key(agent(who)).unwrap().0;
+    let session = SessionKey::generate(world.rng());
+    let (org, epoch, now) = (world.org, world.state.epoch(), world.now);
+    let delegation = SessionDelegation::issue(
+        world.keys(key),
+        org,
+        epoch,
+        session.public(),
+        frequency,
+        now,
+    )
+    .unwrap();
+    (session, delegation)
 }
 
 #[test]
@@ -154,18 +165,8 @@ fn a_revoked_or_replaced_key_authorizes_nothing() {
 #[test]
 fn a_day_session_signs_tasks_without_the_passphrase_until_it_ends() {
     let mut world = organization();
-    let key = world.state.active_key(agent(1)).unwrap().0;
-    let session = SessionKey::generate(world.rng());
-    let (org, epoch, now) = (world.org, world.state.epoch(), world.now);
-    let delegation = SessionDelegation::issue(
-        world.keys(key),
-        org,
-        epoch,
-        session.public(),
-        PromptFrequency::Day,
-        now,
-    )
-    .unwrap();
+    let (session, delegation) = delegate(&mut world, 1, PromptFrequency::Day);
+    let now = world.now;
     assert_eq!(delegation.expires_at, now.plus(24 * 3600));
     let mut rng = world.rng().clone();
     let mut guard = InMemoryReplayGuard::default();
@@ -222,18 +223,8 @@ fn a_day_session_signs_tasks_without_the_passphrase_until_it_ends() {
 #[test]
 fn sessions_fall_back_to_each_task_on_key_change_or_a_stricter_policy() {
     let mut world = organization();
-    let key = world.state.active_key(agent(1)).unwrap().0;
-    let session = SessionKey::generate(world.rng());
-    let (org, epoch, now) = (world.org, world.state.epoch(), world.now);
-    let week = SessionDelegation::issue(
-        world.keys(key),
-        org,
-        epoch,
-        session.public(),
-        PromptFrequency::Week,
-        now,
-    )
-    .unwrap();
+    let (session, week) = delegate(&mut world, 1, PromptFrequency::Week);
+    let now = world.now;
     let mut rng = world.rng().clone();
     let authorization =
         TaskAuthorization::sign_with_session(&session, &week, task(b"a"), now, 300, &mut rng);
@@ -266,29 +257,17 @@ fn sessions_fall_back_to_each_task_on_key_change_or_a_stricter_policy() {
 #[test]
 fn a_delegation_cannot_outlive_its_frequency_nor_be_forged() {
     let mut world = organization();
-    let key = world.state.active_key(agent(1)).unwrap().0;
-    let session = SessionKey::generate(world.rng());
-    let (org, epoch, now) = (world.org, world.state.epoch(), world.now);
-    let day = SessionDelegation::issue(
+    let (session, day) = delegate(&mut world, 1, PromptFrequency::Day);
+    let (key, now) = (world.state.active_key(agent(1)).unwrap().0, world.now);
+    let each_task = SessionDelegation::issue(
         world.keys(key),
-        org,
-        epoch,
+        world.org,
+        world.state.epoch(),
         session.public(),
-        PromptFrequency::Day,
+        PromptFrequency::EachTask,
         now,
-    )
-    .unwrap();
-    assert_eq!(
-        SessionDelegation::issue(
-            world.keys(key),
-            org,
-            epoch,
-            session.public(),
-            PromptFrequency::EachTask,
-            now
-        ),
-        Err(TaskError::FrequencyNotAllowed)
     );
+    assert_eq!(each_task, Err(TaskError::FrequencyNotAllowed));
     let mut rng = world.rng().clone();
     let mut guard = InMemoryReplayGuard::default();
     // Stretched to a week: the delegation's signature no longer holds, and it is too long.

@@ -9,15 +9,6 @@
 //!
 //! Not for production: the keys it makes are only as secret as the seed you give it.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    reason = "test support: a broken assumption should stop the test loudly"
-)]
-
 pub mod model;
 pub mod ops;
 pub mod run;

@@ -24,6 +24,17 @@ pub fn agent(index: u8) -> AgentId {
     AgentId::from_bytes(bytes)
 }
 
+/// What an approver does with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The code matched: approve.
+    Approve,
+    /// Reject the request.
+    Reject,
+    /// The code did not match: report it.
+    WrongCode,
+}
+
 /// Agent number `n`, for organizations larger than the small indices of [`agent`].
 pub fn agent_n(n: u32) -> AgentId {
     let mut bytes = [0u8; 16];
@@ -281,14 +292,12 @@ impl World {
         )
     }
 
-    /// Signs `approver`'s judgement of `request`: an approval if the code matched, a rejection
-    /// if `reject`, else a wrong-code report.
+    /// Signs `approver`'s judgement of `request`.
     pub fn build_judgement(
         &mut self,
         approver: AgentId,
         request: RequestId,
-        code_matched: bool,
-        reject: bool,
+        verdict: Verdict,
     ) -> Command {
         let entry = self
             .request_entry(request)
@@ -299,12 +308,16 @@ impl World {
         };
         let key = self.signing_key(approver);
         let (builder, keys) = (self.builder(), &self.keys[&key]);
-        if reject {
-            Command::Reject(builder.rejection(body, entry.hash(), approver, keys))
-        } else if code_matched {
-            Command::Approve(builder.approval(body, entry.hash(), approver, keys))
-        } else {
-            Command::ReportWrongCode(builder.code_mismatch(body, entry.hash(), approver, keys))
+        match verdict {
+            Verdict::Approve => {
+                Command::Approve(builder.approval(body, entry.hash(), approver, keys))
+            }
+            Verdict::Reject => {
+                Command::Reject(builder.rejection(body, entry.hash(), approver, keys))
+            }
+            Verdict::WrongCode => {
+                Command::ReportWrongCode(builder.code_mismatch(body, entry.hash(), approver, keys))
+            }
         }
     }
 
@@ -346,7 +359,7 @@ impl World {
         approver: AgentId,
         request: RequestId,
     ) -> Result<Vec<Effect>, Refusal> {
-        let command = self.build_judgement(approver, request, true, false);
+        let command = self.build_judgement(approver, request, Verdict::Approve);
         self.submit(command)
     }
 
@@ -356,7 +369,7 @@ impl World {
         approver: AgentId,
         request: RequestId,
     ) -> Result<Vec<Effect>, Refusal> {
-        let command = self.build_judgement(approver, request, false, false);
+        let command = self.build_judgement(approver, request, Verdict::WrongCode);
         self.submit(command)
     }
 
@@ -366,7 +379,7 @@ impl World {
         approver: AgentId,
         request: RequestId,
     ) -> Result<Vec<Effect>, Refusal> {
-        let command = self.build_judgement(approver, request, true, true);
+        let command = self.build_judgement(approver, request, Verdict::Reject);
         self.submit(command)
     }
 

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use super::{
     Activation, AgentRecord, KeyInfo, KeyStatus, OrgState, RecoveryInfo, RegistrationFate,
-    RejectionReason, RequestInfo, RequestState, RevocationReason, StaleEntry, VerifiedEntry,
+    RejectionReason, RequestInfo, RequestState, RevocationReason, VerifiedEntry,
     MAX_CODE_MISMATCHES,
 };
+use crate::error::StaleEntry;
 use crate::ids::{AgentId, EntryHash, KeyId, Seq, UnixTime};
 use crate::keys::PublicKeyRecord;
 use crate::policy::Role;

@@ -227,11 +227,6 @@ impl VerifiedEntry {
     }
 }
 
-/// The state moved on since the entry was verified: verify it again.
-#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
-#[error("the entry was verified against another head of the log")]
-pub struct StaleEntry;
-
 impl OrgState {
     /// Creates an organization: the host's first entry (epoch 0, sequence 0), and the state
     /// after it (spec §4.5).

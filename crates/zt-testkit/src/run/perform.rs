@@ -1,182 +1,18 @@
-//! Runs a sequence of operations against zt-core and the reference model side by side, and
-//! checks the properties of DESIGN.md §6 after every step.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Performing one step: the real command on the world, the prediction on the model.
 
 use zt_core::{
-    verify_log_with, AgentId, Command, Head, KeyId, KeyStatus, LogEntry, OrgId, OrgState,
-    PromptFrequency, PromptPolicy, Role, Statement, StatementKind, VerifyMode,
+    AgentId, Command, Head, KeyId, LogEntry, OrgId, PromptFrequency, PromptPolicy, Role,
 };
 
-use crate::model::{Model, ModelRequest};
+use super::Runner;
+use crate::model::ModelRequest;
 use crate::ops::{Forgery, Op, RoleChoice, AGENTS, RECOVERY_OWNER};
-use crate::world::{agent, World};
-
-/// What a sequence did, for reports and for checking that tests exercise something.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// (accepted, refused) per kind of step.
-    pub by_kind: BTreeMap<&'static str, (usize, usize)>,
-    /// Steps accepted by zt-core.
-    pub accepted: usize,
-    /// Steps refused by zt-core (and by the model).
-    pub refused: usize,
-    /// Hostile steps (all refused).
-    pub hostile: usize,
-    /// Log verifications compared with the state.
-    pub log_checks: usize,
-}
-
-/// Runs `ops` on a fresh organization seeded with `seed`; `Err` describes the first
-/// property that broke.
-pub fn check_sequence(seed: u64, ops: &[Op]) -> Result<Stats, String> {
-    let mut runner = Runner::new(seed);
-    for (index, op) in ops.iter().enumerate() {
-        runner
-            .step(op)
-            .map_err(|problem| format!("step {index} {op:?}: {problem}"))?;
-        if index % 10 == 9 {
-            runner.check_log()?;
-        }
-    }
-    runner.check_log()?;
-    Ok(runner.stats)
-}
-
-impl Stats {
-    /// Adds another sequence's counts.
-    pub fn add(&mut self, other: &Stats) {
-        self.accepted += other.accepted;
-        self.refused += other.refused;
-        self.hostile += other.hostile;
-        self.log_checks += other.log_checks;
-        for (kind, (accepted, refused)) in &other.by_kind {
-            let counts = self.by_kind.entry(kind).or_default();
-            counts.0 += accepted;
-            counts.1 += refused;
-        }
-    }
-}
-
-/// The name of a step's kind.
-pub fn op_name(op: &Op) -> &'static str {
-    match op {
-        Op::SetRole { .. } => "set-role",
-        Op::FirstKey { .. } => "first-key",
-        Op::Request { .. } => "request",
-        Op::Judge {
-            code_matched: true, ..
-        } => "approve",
-        Op::Judge {
-            code_matched: false,
-            ..
-        } => "wrong-code",
-        Op::WrongCodes { .. } => "wrong-codes",
-        Op::Rekey { .. } => "rekey",
-        Op::Reject { .. } => "reject",
-        Op::Change { .. } => "change",
-        Op::Revoke { .. } => "revoke",
-        Op::RegisterRecovery { .. } => "register-recovery",
-        Op::RecoveryReset { .. } => "recovery-reset",
-        Op::SetPolicy { .. } => "set-policy",
-        Op::ResetOrganization => "reset-organization",
-        Op::Forge { .. } => "forged",
-        Op::ReuseKey { .. } => "reuse-key",
-        Op::ApproveSubstituted { .. } => "approve-substituted",
-        Op::Replay { .. } => "replay",
-        Op::Tick { .. } => "tick",
-    }
-}
-
-/// zt-core and the model, in step.
-#[derive(Debug)]
-pub struct Runner {
-    /// The real organization.
-    pub world: World,
-    /// The reference model.
-    pub model: Model,
-    /// Counts.
-    pub stats: Stats,
-    /// Every key status ever seen, to check that terminal states never change.
-    history: BTreeMap<(u32, KeyId), KeyStatus>,
-}
+use crate::world::{agent, Verdict, World};
 
 impl Runner {
-    /// A fresh organization.
-    pub fn new(seed: u64) -> Runner {
-        Runner {
-            world: World::new(seed),
-            model: Model::default(),
-            stats: Stats::default(),
-            history: BTreeMap::new(),
-        }
-    }
-
-    /// Runs one step and checks every property.
-    pub fn step(&mut self, op: &Op) -> Result<(), String> {
-        if let Op::WrongCodes {
-            approver,
-            request,
-            count,
-        } = op
-        {
-            // The same pick resolves to the same request each time: judgements add none.
-            let judge = Op::Judge {
-                approver: *approver,
-                request: *request,
-                code_matched: false,
-            };
-            for _ in 0..(*count).max(1) {
-                self.step(&judge)?;
-            }
-            return Ok(());
-        }
-        if let Op::Rekey {
-            agent,
-            approver,
-            reject,
-        } = op
-        {
-            // `request: 2` picks the most recent request: the one just made.
-            self.step(&Op::Request { agent: *agent })?;
-            let (approver, request) = (*approver, 2);
-            return self.step(&if *reject {
-                Op::Reject { approver, request }
-            } else {
-                Op::Judge {
-                    approver,
-                    request,
-                    code_matched: true,
-                }
-            });
-        }
-        let before = self.world.state.clone();
-        let log_len = self.world.log.len();
-        let Some((expected, accepted)) = self.run(op)? else {
-            return Ok(());
-        };
-        let counts = self.stats.by_kind.entry(op_name(op)).or_default();
-        if accepted {
-            counts.0 += 1;
-            self.stats.accepted += 1;
-        } else {
-            counts.1 += 1;
-            self.stats.refused += 1;
-            if self.world.state != before || self.world.log.len() != log_len {
-                return Err("a refused command changed the state".into());
-            }
-        }
-        if expected != accepted {
-            return Err(format!(
-                "model expected accepted={expected}, zt-core said accepted={accepted}"
-            ));
-        }
-        self.check_properties(&before)
-    }
-
     /// Performs `op`: `None` if it cannot be expressed in this world yet, else whether the
     /// model expected acceptance and whether zt-core accepted.
-    fn run(&mut self, op: &Op) -> Result<Option<(bool, bool)>, String> {
+    pub(super) fn run(&mut self, op: &Op) -> Result<Option<(bool, bool)>, String> {
         let owner = self.world.registrations.last().map(|(agent, _)| *agent);
         let pick_agent = |index| resolve_agent(index, owner);
         let world = &mut self.world;
@@ -245,7 +81,12 @@ impl Runner {
                 };
                 let approver = pick_agent(*approver);
                 let expected = model.allows_judgement(approver, request);
-                let command = world.build_judgement(approver, request, *code_matched, false);
+                let verdict = if *code_matched {
+                    Verdict::Approve
+                } else {
+                    Verdict::WrongCode
+                };
+                let command = world.build_judgement(approver, request, verdict);
                 let accepted = world.submit(command).is_ok();
                 if accepted {
                     let info = model
@@ -280,7 +121,7 @@ impl Runner {
                 };
                 let approver = pick_agent(*approver);
                 let expected = model.allows_judgement(approver, request);
-                let command = world.build_judgement(approver, request, true, true);
+                let command = world.build_judgement(approver, request, Verdict::Reject);
                 let accepted = world.submit(command).is_ok();
                 if accepted {
                     let info = model
@@ -400,7 +241,7 @@ impl Runner {
             }
             Op::Replay { entry } => {
                 let index = usize::from(*entry) % world.log.len();
-                let Some(command) = command_for(world.log[index].clone()) else {
+                let Some(command) = Command::from_entry(world.log[index].clone()) else {
                     return Ok(None);
                 };
                 self.stats.hostile += 1;
@@ -484,11 +325,16 @@ impl Runner {
                 code_matched,
             } => {
                 let request = pick(&world.requests, *request)?.0;
-                world.build_judgement(pick_agent(*approver), request, *code_matched, false)
+                let verdict = if *code_matched {
+                    Verdict::Approve
+                } else {
+                    Verdict::WrongCode
+                };
+                world.build_judgement(pick_agent(*approver), request, verdict)
             }
             Op::Reject { approver, request } => {
                 let request = pick(&world.requests, *request)?.0;
-                world.build_judgement(pick_agent(*approver), request, true, true)
+                world.build_judgement(pick_agent(*approver), request, Verdict::Reject)
             }
             Op::Change { agent: a } => world.build_change(pick_agent(*a)).1,
             Op::Revoke {
@@ -513,191 +359,12 @@ impl Runner {
             _ => return None,
         })
     }
-
-    /// DESIGN.md §6, properties 1 to 3, and the model's view, after a step.
-    fn check_properties(&mut self, before: &OrgState) -> Result<(), String> {
-        let state = &self.world.state;
-        // §6.1: at most one active key per agent.
-        let mut active_per_agent: BTreeMap<AgentId, usize> = BTreeMap::new();
-        for (_, info) in state.keys() {
-            if matches!(info.status, KeyStatus::Active(_)) {
-                *active_per_agent.entry(info.agent).or_default() += 1;
-            }
-        }
-        if let Some((agent, count)) = active_per_agent.iter().find(|(_, n)| **n > 1) {
-            return Err(format!("agent {agent} has {count} active keys"));
-        }
-        // The model and the state agree on who holds which key.
-        if state.active_keys() != self.model.active {
-            return Err(format!(
-                "active keys differ: state {:?}, model {:?}",
-                state.active_keys(),
-                self.model.active
-            ));
-        }
-        // §6.1: exactly one first key per epoch.
-        let first_keys = self
-            .world
-            .epoch_log()
-            .iter()
-            .filter(|entry| entry.kind() == StatementKind::FirstKey)
-            .count();
-        if first_keys != usize::from(self.model.has_first_key) {
-            return Err(format!("{first_keys} first keys in this epoch"));
-        }
-        // §6.3: terminal states never change.
-        let epoch = state.epoch().0;
-        for (key, info) in state.keys() {
-            if let Some(old) = self.history.get(&(epoch, key)) {
-                if old.is_terminal() && *old != info.status {
-                    return Err(format!(
-                        "key {key} left terminal state {old:?} for {:?}",
-                        info.status
-                    ));
-                }
-            }
-            self.history.insert((epoch, key), info.status);
-        }
-        // §6.2 and §6.3: a key became active only by one of the four paths, each checked
-        // against the state before the step.
-        if let Some(entry) = self
-            .world
-            .log
-            .last()
-            .filter(|_| state.head().next_seq != before.head().next_seq)
-        {
-            check_activation(before, state, entry)?;
-        }
-        Ok(())
-    }
-
-    /// §6.4: replaying the current epoch's log from its root, offline, gives the state.
-    pub fn check_log(&mut self) -> Result<(), String> {
-        let Some(root) = self.world.state.trust_root() else {
-            return Ok(());
-        };
-        for mode in [VerifyMode::Batch, VerifyMode::Strict] {
-            let verified = verify_log_with(&root, self.world.epoch_log(), mode)
-                .map_err(|error| format!("the server's own log fails verification: {error}"))?;
-            let state = verified.state();
-            let mine = &self.world.state;
-            if verified.active_keys() != mine.active_keys()
-                || state.keys().collect::<Vec<_>>() != mine.keys().collect::<Vec<_>>()
-                || state.pending_requests().collect::<Vec<_>>()
-                    != mine.pending_requests().collect::<Vec<_>>()
-                || state.prompt_policy() != mine.prompt_policy()
-                || state.head() != mine.head()
-            {
-                return Err(format!("log replay ({mode:?}) and state machine disagree"));
-            }
-        }
-        self.stats.log_checks += 1;
-        Ok(())
-    }
-
-    /// After a reset: the old epoch's log, from its root, verifies as closed with no keys.
-    fn check_closed_epoch(
-        &mut self,
-        root: Option<zt_core::TrustRoot>,
-        start: usize,
-    ) -> Result<(), String> {
-        let Some(root) = root else { return Ok(()) };
-        let end = self.world.epoch_start + 1;
-        let verified = zt_core::verify_log(&root, &self.world.log[start..end])
-            .map_err(|error| format!("closed epoch fails verification: {error}"))?;
-        if verified.closed_at().is_none() || !verified.active_keys().is_empty() {
-            return Err("a reset did not close the previous epoch".into());
-        }
-        self.stats.log_checks += 1;
-        Ok(())
-    }
-}
-
-/// §6.2, §6.3: a key becomes active only as the epoch's first key, by an approval from
-/// another agent's active approver key, by a change signed by the agent's active key, or by
-/// a reset signed by the agent's registered recovery key. Checked against the state before.
-fn check_activation(before: &OrgState, after: &OrgState, entry: &LogEntry) -> Result<(), String> {
-    let old: BTreeSet<KeyId> = before.active_keys().into_values().collect();
-    let newly: Vec<KeyId> = after
-        .active_keys()
-        .into_values()
-        .filter(|key| !old.contains(key))
-        .collect();
-    if newly.is_empty() {
-        return Ok(());
-    }
-    if newly.len() > 1 {
-        return Err("one entry activated two keys".into());
-    }
-    match entry.statement() {
-        Statement::FirstKey(_) if before.root().is_none() => Ok(()),
-        Statement::Approval(judgement) => {
-            let approver_key = before.active_key(judgement.approver).map(|(key, _)| key);
-            if judgement.approver == judgement.subject {
-                Err("self-approval accepted".into())
-            } else if !before.role(judgement.approver).can_approve() {
-                Err(format!("approval by a {}", before.role(judgement.approver)))
-            } else if approver_key != Some(judgement.approver_key) {
-                Err("approval by a key that is not the approver's active key".into())
-            } else {
-                Ok(())
-            }
-        }
-        Statement::KeyChange(change) => match before.active_key(change.agent) {
-            Some((key, _)) if key == change.old_key => Ok(()),
-            _ => Err("key change not signed by the active key".into()),
-        },
-        Statement::RecoveryReset(reset) => match before.recovery(reset.agent) {
-            Some(info) if info.registration == reset.registration => Ok(()),
-            _ => Err("recovery reset without the current registration".into()),
-        },
-        _ => Err(format!("a {} statement activated a key", entry.kind())),
-    }
-}
-
-/// The command that carries an entry of this kind, for replays.
-pub fn command_for(entry: LogEntry) -> Option<Command> {
-    Some(match entry.kind() {
-        StatementKind::FirstKey => Command::CreateFirstKey(entry),
-        StatementKind::KeyRequest => Command::RequestKey(entry),
-        StatementKind::Approval => Command::Approve(entry),
-        StatementKind::Rejection => Command::Reject(entry),
-        StatementKind::CodeMismatch => Command::ReportWrongCode(entry),
-        StatementKind::KeyChange => Command::ChangeKey(entry),
-        StatementKind::Revocation => Command::Revoke(entry),
-        StatementKind::RecoveryRegistration => Command::RegisterRecovery(entry),
-        StatementKind::RecoveryReset => Command::ResetWithRecovery(entry),
-        StatementKind::PromptPolicy => Command::SetPromptPolicy(entry),
-        _ => return None,
-    })
-}
-
-/// The entry a command carries (host commands carry none).
-pub fn command_entry(command: &Command) -> Option<&LogEntry> {
-    match command {
-        Command::CreateFirstKey(entry)
-        | Command::RequestKey(entry)
-        | Command::Approve(entry)
-        | Command::Reject(entry)
-        | Command::ReportWrongCode(entry)
-        | Command::ChangeKey(entry)
-        | Command::Revoke(entry)
-        | Command::RegisterRecovery(entry)
-        | Command::ResetWithRecovery(entry)
-        | Command::SetPromptPolicy(entry) => Some(entry),
-        _ => None,
-    }
-}
-
-/// The entry an agent command carries.
-pub fn entry_of(command: &Command) -> &LogEntry {
-    command_entry(command).expect("an agent command")
 }
 
 /// Flips one bit of the signature (or of the signed bytes) and decodes the result again:
 /// `None` if it no longer decodes.
 fn flip(command: Command, bit: u16, in_signature: bool) -> Option<Command> {
-    let entry = command_entry(&command)?;
+    let entry = command.entry()?;
     let signed = entry.signed_bytes().len();
     let mut bytes = entry.encoded().to_vec();
     let (start, len) = if in_signature {
