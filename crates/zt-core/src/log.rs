@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::crypto::VerifyMode;
+use crate::crypto::{VerifyMode, BATCH_SIZE};
 use crate::error::{EntryFault, LogError, ParseIdError, SignatureRole};
 use crate::ids::{AgentId, EntryHash, Epoch, KeyId, OrgId, Seq};
 use crate::state::check::{epoch_start_signatures, verify_obligations, verify_strict, Obligation};
@@ -297,6 +297,11 @@ impl VerifiedLog {
                         .into_iter()
                         .map(|o| (index, entry.header().seq, o)),
                 );
+                // Settle each full batch as it fills: memory stays bounded, and batches are
+                // still settled in log order, so the first bad entry is still the one named.
+                if pending.len() >= BATCH_SIZE {
+                    Self::settle(std::mem::take(&mut pending), mode)?;
+                }
             }
             self.seen.insert(entry.hash());
             self.entries = self.entries.saturating_add(1);

@@ -332,3 +332,36 @@ fn every_agent_statement_maps_to_its_command_and_back() {
         }
     }
 }
+
+#[test]
+fn the_first_bad_entry_is_named_across_batch_boundaries() {
+    let mut world = World::new(13);
+    world.set_role(agent(0), Role::Admin).unwrap();
+    world.first_key(agent(0)).unwrap();
+    let mut n = 1u32;
+    while world.log.len() < 2600 {
+        let request = world.request(zt_testkit::world::agent_n(n)).unwrap();
+        world.approve(agent(0), request).unwrap();
+        n += 1;
+    }
+    for bad in [500, 1023, 1024, 1025, 2100] {
+        let mut log = world.log.clone();
+        let mut bytes = log[bad].encoded().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x20;
+        log[bad] = LogEntry::decode(&bytes).unwrap();
+        // A second, later bad entry must not hide the first.
+        let mut later = log[bad + 300].encoded().to_vec();
+        let last = later.len() - 1;
+        later[last] ^= 0x20;
+        log[bad + 300] = LogEntry::decode(&later).unwrap();
+        for mode in MODES {
+            let (index, fault) = bad_entry(verify_log_with(&root(&world), &log, mode));
+            assert_eq!(index, bad, "{mode:?}");
+            assert!(
+                matches!(fault, EntryFault::BadSignature(_)),
+                "{mode:?}: {fault}"
+            );
+        }
+    }
+}

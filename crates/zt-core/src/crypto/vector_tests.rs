@@ -6,8 +6,6 @@
     reason = "tests read the vector files; zt-core itself does no I/O"
 )]
 
-use std::path::PathBuf;
-
 use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -18,12 +16,33 @@ use super::{
 };
 use crate::error::SealError;
 
+/// The vector files, compiled in (no I/O at run time, even in tests).
 fn load(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../vectors")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    let text = match name {
+        "ed25519_speccheck_cases.json" => {
+            include_str!("../../../../vectors/ed25519_speccheck_cases.json")
+        }
+        "rfc7748_x25519.json" => include_str!("../../../../vectors/rfc7748_x25519.json"),
+        "rfc8032_ed25519.json" => include_str!("../../../../vectors/rfc8032_ed25519.json"),
+        "rfc8439_chacha20poly1305.json" => {
+            include_str!("../../../../vectors/rfc8439_chacha20poly1305.json")
+        }
+        "rfc9106_argon2id.json" => include_str!("../../../../vectors/rfc9106_argon2id.json"),
+        "wycheproof_chacha20_poly1305_test.json" => {
+            include_str!("../../../../vectors/wycheproof_chacha20_poly1305_test.json")
+        }
+        "wycheproof_ed25519_test.json" => {
+            include_str!("../../../../vectors/wycheproof_ed25519_test.json")
+        }
+        "wycheproof_x25519_test.json" => {
+            include_str!("../../../../vectors/wycheproof_x25519_test.json")
+        }
+        "wycheproof_xchacha20_poly1305_test.json" => {
+            include_str!("../../../../vectors/wycheproof_xchacha20_poly1305_test.json")
+        }
+        other => panic!("no vector file {other}"),
+    };
+    serde_json::from_str(text).unwrap()
 }
 
 fn bytes(value: &Value) -> Vec<u8> {

@@ -3,7 +3,7 @@
 //! them and the server can verify them strictly.
 
 use super::{AgentRecord, OrgState, RegistrationFate, RequestState, VerifiedEntry};
-use crate::crypto::{verify_all, SignatureCheck, SigningPublicKey, VerifyMode};
+use crate::crypto::{verify_all, Signature, SignatureCheck, SigningPublicKey, VerifyMode};
 use crate::error::{EntryFault, RuleViolation, SignatureRole};
 use crate::ids::{AgentId, KeyId};
 use crate::policy::Role;
@@ -24,7 +24,7 @@ pub(crate) fn epoch_start_signatures(
     new_host: &SigningPublicKey,
 ) -> Vec<Obligation> {
     let mut obligations = vec![authorization(entry, *authorizer)];
-    obligations.extend(possession(entry, *new_host));
+    obligations.push(possession(entry, *new_host));
     obligations
 }
 
@@ -39,15 +39,21 @@ fn authorization(entry: &LogEntry, key: SigningPublicKey) -> Obligation {
     }
 }
 
-fn possession(entry: &LogEntry, key: SigningPublicKey) -> Option<Obligation> {
-    entry.possession().map(|signature| Obligation {
+/// The proof-of-possession obligation. Decoding and the builders guarantee that the kinds
+/// needing one carry one; if an entry ever lacked it, the all-zero signature put in its place
+/// can never verify (its R has small order), so the check fails instead of being skipped.
+fn possession(entry: &LogEntry, key: SigningPublicKey) -> Obligation {
+    Obligation {
         check: SignatureCheck {
             key,
             message: entry.possession_message(),
-            signature: *signature,
+            signature: entry
+                .possession()
+                .copied()
+                .unwrap_or(Signature::from_bytes([0; 64])),
         },
         role: SignatureRole::Possession,
-    })
+    }
 }
 
 /// Verifies every obligation with `verify_strict` (spec §3.4).
@@ -147,7 +153,7 @@ impl OrgState {
                 let old = self.active_signing_key(change.agent, change.old_key)?;
                 self.check_unused(change.new_key.key_id())?;
                 let mut obligations = vec![authorization(entry, old)];
-                obligations.extend(possession(entry, change.new_key.signing));
+                obligations.push(possession(entry, change.new_key.signing));
                 return Ok(obligations);
             }
             Statement::Revocation(revocation) => {
@@ -170,7 +176,7 @@ impl OrgState {
                     return Err(RuleViolation::IdReused.into());
                 }
                 let mut obligations = vec![authorization(entry, signer)];
-                obligations.extend(possession(entry, registration.recovery_signing));
+                obligations.push(possession(entry, registration.recovery_signing));
                 return Ok(obligations);
             }
             Statement::RecoveryReset(reset) => {
@@ -180,7 +186,7 @@ impl OrgState {
                 self.active_signing_key(reset.agent, reset.old_key)?;
                 self.check_unused(reset.new_key.key_id())?;
                 let mut obligations = vec![authorization(entry, recovery_key)];
-                obligations.extend(possession(entry, reset.new_key.signing));
+                obligations.push(possession(entry, reset.new_key.signing));
                 return Ok(obligations);
             }
             Statement::PromptPolicy(change) => {
