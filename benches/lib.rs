@@ -1,7 +1,9 @@
 //! Benchmarks for zt live in `benches/`; run them with `cargo bench -p zt-benches`.
 //!
 //! Each benchmark measures a zt operation beside the raw primitive underneath it, in the same
-//! run, because absolute times on shared machines drift; compare the ratio.
+//! run, because absolute times on shared machines drift; compare the ratio. For a figure that
+//! does not drift, count instructions: `examples/replay_once.rs` runs one replay (zt's or the
+//! raw batch) under `valgrind --tool=callgrind`.
 
 use zt_core::{LogEntry, Role};
 use zt_testkit::world::{agent, World};
