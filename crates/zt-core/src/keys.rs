@@ -102,6 +102,9 @@ pub struct AgentKeys {
     key_id: KeyId,
 }
 
+// Wiped on drop: its secret fields are a `SigningSecret` and an `ExchangeSecret`.
+impl zeroize::ZeroizeOnDrop for AgentKeys {}
+
 impl AgentKeys {
     /// Derives a new key from a checked passphrase, with the default parameters and a fresh
     /// salt from `rng`. Takes about as long as [`KdfParams::DEFAULT`] costs.
@@ -242,6 +245,9 @@ pub struct HostKey {
     seed: HostSeed,
     signing: SigningSecret,
 }
+
+// Wiped on drop: its secret fields are a `HostSeed` and a `SigningSecret`.
+impl zeroize::ZeroizeOnDrop for HostKey {}
 
 impl HostKey {
     /// A fresh host key from the caller's cryptographic RNG.

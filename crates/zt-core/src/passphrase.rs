@@ -32,6 +32,9 @@ const SEQUENCES: &[&str] = &[
 /// accents, full-width digits) derive the same key.
 pub struct Passphrase(Zeroizing<String>);
 
+// Wiped on drop: its only field is `Zeroizing<String>`.
+impl zeroize::ZeroizeOnDrop for Passphrase {}
+
 impl Passphrase {
     /// The fewest characters a passphrase may have, counted after normalization.
     pub const MIN_CHARS: usize = 8;
@@ -93,6 +96,9 @@ impl fmt::Display for Passphrase {
 /// A passphrase chosen for a new key: normalized and not obviously weak (spec §3.1).
 /// Only [`NewPassphrase::new`] makes one, so holding one proves the check passed.
 pub struct NewPassphrase(Passphrase);
+
+// Wiped on drop: its only field is a `Passphrase`.
+impl zeroize::ZeroizeOnDrop for NewPassphrase {}
 
 impl NewPassphrase {
     /// Normalizes `raw` and refuses it, with the reason, if it is obviously weak.

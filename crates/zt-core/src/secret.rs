@@ -40,6 +40,9 @@ macro_rules! secret_bytes {
             }
         }
 
+        // Its only field is `Zeroizing`, which wipes it on drop.
+        impl zeroize::ZeroizeOnDrop for $name {}
+
         impl ConstantTimeEq for $name {
             fn ct_eq(&self, other: &Self) -> subtle::Choice {
                 self.0.as_slice().ct_eq(other.0.as_slice())
@@ -97,6 +100,42 @@ secret_bytes!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zeroize::ZeroizeOnDrop;
+
+    fn zeroizes_on_drop<T: ZeroizeOnDrop>() {}
+
+    /// Every secret, and every secret field inside one, wipes itself on drop. This fails to
+    /// compile if a type loses that, e.g. if ed25519-dalek's `zeroize` feature is turned off.
+    #[test]
+    fn every_secret_zeroizes_on_drop() {
+        // The fields secrets are made of.
+        zeroizes_on_drop::<Zeroizing<[u8; 32]>>();
+        zeroizes_on_drop::<Zeroizing<String>>();
+        zeroizes_on_drop::<ed25519_dalek::SigningKey>();
+        // x25519-dalek 2 wipes its secrets with `#[zeroize(drop)]`, a `Drop` impl, without the
+        // marker trait. A `[u8; 32]` has no drop glue of its own, so `needs_drop` is true only
+        // because of that `Drop`; both fail if x25519-dalek's `zeroize` feature goes away.
+        fn zeroize_and_drop<T: zeroize::Zeroize>() -> bool {
+            std::mem::needs_drop::<T>()
+        }
+        assert!(!std::mem::needs_drop::<[u8; 32]>());
+        assert!(zeroize_and_drop::<x25519_dalek::StaticSecret>());
+        assert!(zeroize_and_drop::<x25519_dalek::SharedSecret>());
+        // The secrets.
+        zeroizes_on_drop::<AccessSecret>();
+        zeroizes_on_drop::<RecoverySecret>();
+        zeroizes_on_drop::<HostSeed>();
+        zeroizes_on_drop::<SessionSeed>();
+        zeroizes_on_drop::<crate::Passphrase>();
+        zeroizes_on_drop::<crate::NewPassphrase>();
+        zeroizes_on_drop::<crate::crypto::SigningSecret>();
+        zeroizes_on_drop::<crate::crypto::ExchangeSecret>();
+        zeroizes_on_drop::<crate::AgentKeys>();
+        zeroizes_on_drop::<crate::HostKey>();
+        zeroizes_on_drop::<crate::SessionKey>();
+        zeroizes_on_drop::<crate::RecoveryKeys>();
+        zeroizes_on_drop::<crate::RecoveryFile>();
+    }
 
     #[test]
     fn secrets_print_redacted_and_compare_by_value() {

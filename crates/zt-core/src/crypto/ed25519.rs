@@ -109,6 +109,9 @@ pub(crate) struct SigningSecret {
     public: SigningPublicKey,
 }
 
+// Wiped on drop: `SigningKey` zeroizes itself (ed25519-dalek's `zeroize` feature).
+impl zeroize::ZeroizeOnDrop for SigningSecret {}
+
 impl SigningSecret {
     /// The key whose RFC 8032 seed is `seed`.
     pub(crate) fn from_seed(seed: &Zeroizing<[u8; 32]>) -> Self {

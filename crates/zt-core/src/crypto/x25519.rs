@@ -123,6 +123,10 @@ pub(crate) struct ExchangeSecret {
     public: ExchangePublicKey,
 }
 
+// Wiped on drop: `StaticSecret` zeroizes itself in its `Drop` (x25519-dalek's `zeroize`
+// feature, `#[zeroize(drop)]`); secret.rs tests that it still does.
+impl zeroize::ZeroizeOnDrop for ExchangeSecret {}
+
 impl ExchangeSecret {
     /// The secret whose 32 bytes are `bytes` (clamped by X25519 as RFC 7748 says).
     pub(crate) fn from_bytes(bytes: &Zeroizing<[u8; 32]>) -> Self {

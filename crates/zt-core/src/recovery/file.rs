@@ -47,6 +47,9 @@ pub struct RecoveryFile {
     secret: RecoverySecret,
 }
 
+// Wiped on drop: its only secret field is a `RecoverySecret`.
+impl zeroize::ZeroizeOnDrop for RecoveryFile {}
+
 impl RecoveryFile {
     pub(crate) fn new(
         org: OrgId,

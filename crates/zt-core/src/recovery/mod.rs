@@ -29,6 +29,10 @@ pub struct RecoveryKeys {
     exchange: ExchangeSecret,
 }
 
+// Wiped on drop: its secret fields are a `RecoveryFile`, a `SigningSecret` and an
+// `ExchangeSecret`.
+impl zeroize::ZeroizeOnDrop for RecoveryKeys {}
+
 impl RecoveryKeys {
     /// A new recovery secret and registration id for `agent`, from the caller's RNG.
     pub fn generate(org: OrgId, agent: AgentId, rng: &mut impl CryptoRngCore) -> RecoveryKeys {

@@ -120,6 +120,9 @@ pub struct SessionKey {
     signing: SigningSecret,
 }
 
+// Wiped on drop: its secret fields are a `SessionSeed` and a `SigningSecret`.
+impl zeroize::ZeroizeOnDrop for SessionKey {}
+
 impl SessionKey {
     /// A fresh session key from the caller's cryptographic RNG.
     pub fn generate(rng: &mut impl CryptoRngCore) -> SessionKey {
