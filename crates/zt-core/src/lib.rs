@@ -93,9 +93,9 @@ pub use recovery::{RecoveryFile, RecoveryKeys};
 pub use seal::SealedAccess;
 pub use secret::{AccessSecret, HostSeed, RecoverySecret, SessionSeed};
 pub use state::{
-    Activation, AgentKeyState, AgentStatus, KeyInfo, KeyStatus, OrgState, RecoveryInfo,
-    RejectionReason, RequestInfo, RequestState, RevocationReason, VerifiedEntry,
-    MAX_CODE_MISMATCHES,
+    Activation, Actor, AgentKeyState, AgentStatus, Changes, HistoryEvent, KeyInfo, KeyStatus,
+    OrgState, PendingRequest, RecoveryInfo, RejectionReason, RequestInfo, RequestState,
+    RevocationReason, VerifiedEntry, MAX_CODE_MISMATCHES,
 };
 pub use statement::{
     EntryBuilder, EntryHeader, EpochReason, EpochStart, FirstKey, Head, Judgement, KeyChange,

@@ -103,7 +103,17 @@ type Pending = (usize, Seq, Obligation);
 #[derive(Clone, Debug)]
 pub struct VerifiedLog {
     root: TrustRoot,
+    replay: Replayer,
+}
+
+/// The replay loop shared by a pinned verifier and a server loading its own log.
+#[derive(Clone, Debug)]
+struct Replayer {
     state: OrgState,
+    /// The first-key hash the log must reach, for a pinned verifier.
+    pinned_first_key: Option<EntryHash>,
+    /// A server follows resets into the next epoch; a pinned verifier stops at them.
+    follow_resets: bool,
     closed_at: Option<Seq>,
     seen: HashSet<EntryHash>,
     entries: usize,
@@ -127,8 +137,9 @@ pub fn verify_log_with(
         .first()
         .ok_or(LogError::NotEpochStart { epoch: root.epoch })?;
     let (mut log, obligations) = VerifiedLog::begin(root, first)?;
-    log.replay(entries.get(1..).unwrap_or_default(), 1, mode, obligations)?;
-    if log.state.root.is_none() {
+    log.replay
+        .replay(entries.get(1..).unwrap_or_default(), 1, mode, obligations)?;
+    if log.replay.state.root.is_none() {
         return Err(LogError::RootNotReached);
     }
     Ok(log)
@@ -163,43 +174,44 @@ impl VerifiedLog {
 
     /// The state the log leads to.
     pub fn state(&self) -> &OrgState {
-        &self.state
+        &self.replay.state
     }
 
     /// The agents' active keys; none once the epoch is closed by a reset.
     pub fn active_keys(&self) -> BTreeMap<AgentId, KeyId> {
-        if self.closed_at.is_some() {
+        if self.replay.closed_at.is_some() {
             BTreeMap::new()
         } else {
-            self.state.active_keys()
+            self.replay.state.active_keys()
         }
     }
 
     /// The sequence number of the reset that closed the pinned epoch, if one did.
     pub fn closed_at(&self) -> Option<Seq> {
-        self.closed_at
+        self.replay.closed_at
     }
 
     /// The next position this log expects.
     pub fn head(&self) -> Head {
-        self.state.head()
+        self.replay.state.head()
     }
 
     /// How many entries have been verified.
     pub fn len(&self) -> usize {
-        self.entries
+        self.replay.entries
     }
 
     /// Always false: a verified log holds at least its epoch's start and first key.
     pub fn is_empty(&self) -> bool {
-        self.entries == 0
+        self.replay.entries == 0
     }
 
     /// Verifies and appends entries that continue the log, strictly, one by one. On error
     /// the entries before the bad one are kept, and the error names the bad one by its
     /// index in `entries`.
     pub fn extend(&mut self, entries: &[LogEntry]) -> Result<(), LogError> {
-        self.replay(entries, 0, VerifyMode::Strict, Vec::new())
+        self.replay
+            .replay(entries, 0, VerifyMode::Strict, Vec::new())
     }
 
     /// The state after the epoch's start, and the start's own signatures to check.
@@ -236,10 +248,14 @@ impl VerifiedLog {
         let state = OrgState::empty_epoch(header, first.hash(), start, BTreeMap::new());
         let log = VerifiedLog {
             root: *root,
-            state,
-            closed_at: None,
-            seen: HashSet::from([first.hash()]),
-            entries: 1,
+            replay: Replayer {
+                state,
+                pinned_first_key: Some(root.first_key),
+                follow_resets: false,
+                closed_at: None,
+                seen: HashSet::from([first.hash()]),
+                entries: 1,
+            },
         };
         Ok((
             log,
@@ -249,7 +265,9 @@ impl VerifiedLog {
                 .collect(),
         ))
     }
+}
 
+impl Replayer {
     /// Checks and applies `entries`; `base` is the index of `entries[0]` in the caller's
     /// input. In batch mode, signatures (including `pending`) are checked at the end.
     fn replay(
@@ -276,7 +294,8 @@ impl VerifiedLog {
             }
             .and_then(|obligations| {
                 let is_root = entry.kind() == StatementKind::FirstKey;
-                if is_root && entry.hash() != self.root.first_key {
+                let pinned = self.pinned_first_key;
+                if is_root && pinned.is_some_and(|first_key| entry.hash() != first_key) {
                     return Err(LogError::RootMismatch { index });
                 }
                 Ok(obligations)
@@ -305,7 +324,7 @@ impl VerifiedLog {
             }
             self.seen.insert(entry.hash());
             self.entries = self.entries.saturating_add(1);
-            if entry.kind() == StatementKind::EpochStart {
+            if entry.kind() == StatementKind::EpochStart && !self.follow_resets {
                 // §5.4: a reset closes the pinned epoch; what follows needs a new root.
                 self.closed_at = Some(entry.header().seq);
             } else {
@@ -334,5 +353,33 @@ impl VerifiedLog {
                 fault: EntryFault::BadSignature(role),
             }
         })
+    }
+}
+
+impl OrgState {
+    /// Replays an organization's whole log from its first entry, across epochs, checking
+    /// every entry as §5.1 says, signatures in `mode`. This is how a server loads a log it
+    /// stored: rows are data until they verify, and a tampered row is named, never used.
+    /// The first entry must be the organization's creation (spec §5.2); the caller checks
+    /// that it names the host key it expects.
+    pub fn replay(entries: &[LogEntry], mode: VerifyMode) -> Result<OrgState, LogError> {
+        let first = entries
+            .first()
+            .ok_or(LogError::NotEpochStart { epoch: Epoch(0) })?;
+        let (state, _) = OrgState::genesis(first.clone()).map_err(|fault| LogError::BadEntry {
+            index: 0,
+            seq: Some(first.header().seq),
+            fault,
+        })?;
+        let mut replay = Replayer {
+            state,
+            pinned_first_key: None,
+            follow_resets: true,
+            closed_at: None,
+            seen: HashSet::from([first.hash()]),
+            entries: 1,
+        };
+        replay.replay(entries.get(1..).unwrap_or_default(), 1, mode, Vec::new())?;
+        Ok(replay.state)
     }
 }

@@ -584,3 +584,47 @@ fn rand_chacha_rng() -> rand_chacha::ChaCha20Rng {
     use rand_chacha::rand_core::SeedableRng;
     rand_chacha::ChaCha20Rng::seed_from_u64(99)
 }
+
+#[test]
+fn the_key_history_says_who_did_what_to_whose_key() {
+    use zt_core::Actor;
+    let mut world = organization();
+    let start = world.views.history.len();
+    let request = world.request(agent(2)).unwrap();
+    world.report_wrong_code(agent(0), request).unwrap();
+    world.approve(agent(1), request).unwrap();
+    world.revoke(agent(0), agent(3), false).unwrap();
+    world.set_role(agent(3), Role::Removed).unwrap();
+    let lines: Vec<(Option<zt_core::AgentId>, Actor, &str, &str)> = world.views.history[start..]
+        .iter()
+        .map(|e| (e.owner, e.actor, e.action, e.reason))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (Some(agent(2)), Actor::Agent(agent(2)), "requested", ""),
+            (Some(agent(2)), Actor::Agent(agent(0)), "wrong-code", ""),
+            // The new key approved and the old one superseded, both by the approver.
+            (
+                Some(agent(2)),
+                Actor::Agent(agent(1)),
+                "revoked",
+                "superseded"
+            ),
+            (Some(agent(2)), Actor::Agent(agent(1)), "approved", ""),
+            (
+                Some(agent(3)),
+                Actor::Agent(agent(0)),
+                "revoked",
+                "by-approver"
+            ),
+            (Some(agent(3)), Actor::Host, "role-changed", "removed"),
+        ]
+    );
+    // Every line names the entry it came from.
+    assert!(world
+        .views
+        .history
+        .iter()
+        .all(|e| usize::try_from(e.seq.0).unwrap() < world.log.len()));
+}

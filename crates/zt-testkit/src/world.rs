@@ -43,6 +43,62 @@ pub fn agent_n(n: u32) -> AgentId {
     AgentId::from_bytes(bytes)
 }
 
+/// The views a store keeps, maintained from [`zt_core::OrgState::changes`] after every
+/// accepted command; tests compare them with a fresh fold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Views {
+    /// Status of every agent the log names.
+    pub statuses: BTreeMap<AgentId, zt_core::AgentStatus>,
+    /// Pending requests.
+    pub pending: BTreeMap<RequestId, zt_core::PendingRequest>,
+    /// Key history, oldest first.
+    pub history: Vec<zt_core::HistoryEvent>,
+}
+
+impl Views {
+    /// Applies one entry's changes.
+    pub fn apply(&mut self, changes: zt_core::Changes) {
+        for status in changes.statuses {
+            self.statuses.insert(status.agent, status);
+        }
+        for request in changes.closed {
+            self.pending.remove(&request);
+        }
+        for pending in changes.pending {
+            self.pending.insert(pending.request, pending);
+        }
+        self.history.extend(changes.history);
+    }
+
+    /// The statuses and pending requests a fresh fold gives (history has no fresh form).
+    pub fn of(state: &OrgState) -> Views {
+        Views {
+            statuses: state
+                .statuses()
+                .map(|status| (status.agent, status))
+                .collect(),
+            pending: state
+                .pending_requests()
+                .map(|(id, info)| {
+                    (
+                        id,
+                        zt_core::PendingRequest {
+                            request: id,
+                            agent: info.agent,
+                            key: info.key,
+                            seq: info.made.0,
+                            time: info.made.1,
+                            mismatches: info.mismatches,
+                            locked: info.is_locked(),
+                        },
+                    )
+                })
+                .collect(),
+            history: Vec::new(),
+        }
+    }
+}
+
 /// An organization with its host, agents' secrets and full log.
 pub struct World {
     /// The organization.
@@ -63,6 +119,8 @@ pub struct World {
     pub registrations: Vec<(AgentId, RecoveryKeys)>,
     /// The effects of every accepted command, in order.
     pub effects: Vec<Effect>,
+    /// The views, maintained from each entry's changes.
+    pub views: Views,
     keys: BTreeMap<KeyId, AgentKeys>,
     latest_key: BTreeMap<AgentId, KeyId>,
     access: BTreeMap<AgentId, AccessSecret>,
@@ -97,6 +155,7 @@ impl World {
             requests: Vec::new(),
             registrations: Vec::new(),
             effects: Vec::new(),
+            views: Views::default(),
             keys: BTreeMap::new(),
             latest_key: BTreeMap::new(),
             access: BTreeMap::new(),
@@ -173,6 +232,7 @@ impl World {
             },
         )?;
         let entry = decision.entry.entry().clone();
+        self.views.apply(self.state.changes(&decision.entry));
         self.state
             .apply(decision.entry)
             .map_err(|_| Refusal::Exhausted)?;

@@ -34,21 +34,18 @@ impl OrgState {
         let at = (header.seq, header.time);
         match entry.statement() {
             Statement::EpochStart(start) => {
-                // §6.10: every key of the epoch is reset; only roles and the memory of who
-                // held a key carry over.
+                // §6.10: every key of the epoch is reset. Every agent stays known (the status
+                // page lists them), with only their role and whether a reset ended a key.
                 let carried: BTreeMap<AgentId, AgentRecord> = self
                     .agents
                     .iter()
-                    .filter(|(_, record)| {
-                        record.active_key.is_some()
-                            || record.pending_request.is_some()
-                            || record.reset_by_epoch
-                    })
-                    .map(|(agent, _)| {
+                    .map(|(agent, record)| {
+                        let held_key =
+                            record.active_key.is_some() || record.pending_request.is_some();
                         (
                             *agent,
                             AgentRecord {
-                                reset_by_epoch: true,
+                                reset_by_epoch: held_key || record.reset_by_epoch,
                                 ..AgentRecord::default()
                             },
                         )

@@ -6,11 +6,13 @@
 //! all run the same rules (`check.rs`) and the same fold (`apply.rs`).
 
 mod apply;
+mod changes;
 pub(crate) mod check;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use changes::{Actor, Changes, HistoryEvent, PendingRequest};
 pub use view::{AgentKeyState, AgentStatus};
 
 use crate::crypto::{ExchangePublicKey, SigningPublicKey};

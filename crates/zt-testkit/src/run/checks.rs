@@ -54,6 +54,12 @@ impl Runner {
             }
             self.history.insert((epoch, key), info.status);
         }
+        // The views a store keeps, maintained entry by entry, equal a fresh fold.
+        let fresh = crate::world::Views::of(state);
+        if self.world.views.statuses != fresh.statuses || self.world.views.pending != fresh.pending
+        {
+            return Err("the views maintained from changes() differ from a fresh fold".into());
+        }
         // §6.2 and §6.3: a key became active only by one of the four paths, each checked
         // against the state before the step.
         if let Some(entry) = self
@@ -69,6 +75,12 @@ impl Runner {
 
     /// §6.4: replaying the current epoch's log from its root, offline, gives the state.
     pub fn check_log(&mut self) -> Result<(), String> {
+        // A server's load of its whole log, across epochs, gives exactly its state.
+        let reloaded = OrgState::replay(&self.world.log, VerifyMode::Batch)
+            .map_err(|error| format!("the whole log fails to replay: {error}"))?;
+        if reloaded != self.world.state {
+            return Err("OrgState::replay of the whole log differs from the state".into());
+        }
         let Some(root) = self.world.state.trust_root() else {
             return Ok(());
         };
