@@ -95,7 +95,7 @@ pub use secret::{AccessSecret, HostSeed, RecoverySecret, SessionSeed};
 pub use state::{
     Activation, Actor, AgentKeyState, AgentStatus, Changes, HistoryEvent, KeyInfo, KeyStatus,
     OrgState, PendingRequest, RecoveryInfo, RejectionReason, RequestInfo, RequestState,
-    RevocationReason, VerifiedEntry, MAX_CODE_MISMATCHES,
+    RevocationReason, VerifiedEntry, HISTORY_ACTIONS, HISTORY_REASONS, MAX_CODE_MISMATCHES,
 };
 pub use statement::{
     EntryBuilder, EntryHeader, EpochReason, EpochStart, FirstKey, Head, Judgement, KeyChange,

@@ -14,7 +14,7 @@ use super::{
     VerifiedEntry, MAX_CODE_MISMATCHES,
 };
 use crate::ids::{AgentId, KeyId, RequestId, Seq, UnixTime};
-use crate::policy::{PromptPolicy, Role};
+use crate::policy::Role;
 use crate::state::{Activation, AgentStatus};
 use crate::statement::{LogEntry, Statement};
 
@@ -47,6 +47,39 @@ pub struct HistoryEvent {
     pub reason: &'static str,
 }
 
+/// Every history action (for stores that read lines back).
+pub const HISTORY_ACTIONS: &[&str] = &[
+    "requested",
+    "approved",
+    "activated",
+    "revoked",
+    "rejected",
+    "reset",
+    "wrong-code",
+    "locked",
+    "recovery-file-created",
+    "role-changed",
+    "policy-changed",
+    "organization-reset",
+];
+
+/// Every history reason (for stores that read lines back).
+pub const HISTORY_REASONS: &[&str] = &[
+    "",
+    "first-key",
+    "changed",
+    "recovered",
+    "superseded",
+    "self",
+    "by-approver",
+    "deprovisioned",
+    "replaced",
+    "member",
+    "admin",
+    "super-admin",
+    "removed",
+];
+
 /// A pending request as the pending list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PendingRequest {
@@ -77,8 +110,6 @@ pub struct Changes {
     pub closed: Vec<RequestId>,
     /// New lines of the key history.
     pub history: Vec<HistoryEvent>,
-    /// The prompt policy, when the entry changes it.
-    pub policy: Option<PromptPolicy>,
 }
 
 impl OrgState {
@@ -176,13 +207,11 @@ impl OrgState {
                 ));
             }
             Statement::PromptPolicy(change) => {
-                changes.policy = Some(change.policy);
                 changes
                     .history
                     .push(event(None, Some(change.admin), "policy-changed", ""));
             }
             Statement::EpochStart(_) => {
-                changes.policy = Some(after.policy);
                 changes
                     .history
                     .push(event(None, None, "organization-reset", ""));
@@ -372,5 +401,52 @@ fn role_name(role: Role) -> &'static str {
         Role::Admin => "admin",
         Role::SuperAdmin => "super-admin",
         Role::Removed => "removed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stores read history lines back through these lists: every word `changes` can write
+    /// must be in them.
+    #[test]
+    fn the_vocabularies_cover_every_line() {
+        let agent = AgentId::from_bytes([1; 16]);
+        let statuses = [
+            KeyStatus::Pending,
+            KeyStatus::Active(Activation::FirstKey),
+            KeyStatus::Active(Activation::Approved { by: agent }),
+            KeyStatus::Active(Activation::Changed),
+            KeyStatus::Active(Activation::Recovered),
+            KeyStatus::Revoked(RevocationReason::Superseded),
+            KeyStatus::Revoked(RevocationReason::Changed),
+            KeyStatus::Revoked(RevocationReason::Recovered),
+            KeyStatus::Revoked(RevocationReason::SelfRevoked),
+            KeyStatus::Revoked(RevocationReason::RevokedBy(agent)),
+            KeyStatus::Revoked(RevocationReason::Deprovisioned),
+            KeyStatus::Rejected(RejectionReason::RejectedBy(agent)),
+            KeyStatus::Rejected(RejectionReason::Replaced),
+            KeyStatus::Rejected(RejectionReason::Deprovisioned),
+        ];
+        for status in statuses {
+            let (action, reason) = describe(status);
+            assert!(HISTORY_ACTIONS.contains(&action), "{action}");
+            assert!(HISTORY_REASONS.contains(&reason), "{reason}");
+        }
+        for role in [Role::Member, Role::Admin, Role::SuperAdmin, Role::Removed] {
+            assert!(HISTORY_REASONS.contains(&role_name(role)));
+        }
+        for action in [
+            "reset",
+            "wrong-code",
+            "locked",
+            "recovery-file-created",
+            "role-changed",
+            "policy-changed",
+            "organization-reset",
+        ] {
+            assert!(HISTORY_ACTIONS.contains(&action));
+        }
     }
 }

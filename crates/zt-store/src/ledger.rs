@@ -1,0 +1,276 @@
+//! The ledger: each organization's verified state, kept in memory over a store.
+//!
+//! The store holds bytes; the ledger trusts none of them until zt-core has verified them.
+//! It loads an organization once by replaying its whole log (`OrgState::replay`), then
+//! before every command catches up with what other servers appended, verifying each new
+//! entry. Commands are decided by zt-core and appended at the head they were decided at;
+//! if another writer got there first, the ledger catches up and decides again (host
+//! commands) or tells the client to sign again (agent commands).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use zt_core::{
+    Command, Context, Decision, EntryFault, HostKey, InMemoryReplayGuard, LogEntry, LogError,
+    OrgId, OrgState, Refusal, Seq, SigningPublicKey, TaskAuthorization, TaskBinding, TaskError,
+    UnixTime, VerifiedTask, VerifyMode,
+};
+
+use crate::error::{LedgerError, StoreError};
+use crate::model::Append;
+use crate::store::Store;
+
+/// Entries fetched per round trip when loading or catching up.
+const CHUNK: u32 = 1000;
+/// Host commands are decided again at most this many times after conflicts.
+const MAX_ATTEMPTS: usize = 8;
+
+type Slot = Arc<tokio::sync::Mutex<Option<OrgState>>>;
+
+/// Verified organization states over a store, for one host key.
+pub struct Ledger<S> {
+    store: S,
+    host: HostKey,
+    orgs: Mutex<HashMap<OrgId, Slot>>,
+}
+
+impl<S: Store> Ledger<S> {
+    /// A ledger over `store`, speaking for the host with `host`.
+    pub fn new(store: S, host: HostKey) -> Ledger<S> {
+        Ledger {
+            store,
+            host,
+            orgs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store, for the views (status page, pending list, history, outbox).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The public host key every organization of this ledger names.
+    pub fn host_public(&self) -> SigningPublicKey {
+        self.host.public()
+    }
+
+    /// Creates an organization: the host's first entry (spec §4.5).
+    pub async fn create_org(&self, org: OrgId, now: UnixTime) -> Result<(), LedgerError> {
+        let slot = self.slot(org);
+        let mut state = slot.lock().await;
+        let (created, genesis) = OrgState::create(org, &self.host, now);
+        let append = Append::new(genesis.into_entry(), zt_core::Changes::default(), &[]);
+        self.store.create_org(&append).await?;
+        *state = Some(created);
+        Ok(())
+    }
+
+    /// Runs `read` on the organization's current, verified state.
+    pub async fn read<R>(
+        &self,
+        org: OrgId,
+        read: impl FnOnce(&OrgState) -> R,
+    ) -> Result<R, LedgerError> {
+        let slot = self.slot(org);
+        let mut state = slot.lock().await;
+        let state = self.refresh(org, &mut state).await?;
+        Ok(read(state))
+    }
+
+    /// Decides `command` against the current state and stores its entry with its views
+    /// and notifications (spec §6.1). A refusal, or a conflict, changes nothing.
+    pub async fn execute(
+        &self,
+        org: OrgId,
+        command: Command,
+        now: UnixTime,
+    ) -> Result<Decision, LedgerError> {
+        let slot = self.slot(org);
+        let mut guard = slot.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let state = self.refresh(org, &mut guard).await?;
+            let context = Context {
+                now,
+                host: &self.host,
+            };
+            let decision = match state.decide(command.clone(), context) {
+                Ok(decision) => decision,
+                // Signed at a position another writer has taken since: sign again.
+                Err(Refusal::Entry(EntryFault::SequenceTaken { .. }))
+                    if command.entry().is_some() =>
+                {
+                    return Err(LedgerError::Conflict { head: state.head() });
+                }
+                Err(refusal) => return Err(refusal.into()),
+            };
+            let changes = state.changes(&decision.entry);
+            let append = Append::new(decision.entry.entry().clone(), changes, &decision.effects);
+            match self.store.append(&append).await {
+                Ok(()) => {
+                    state
+                        .apply(decision.entry.clone())
+                        .map_err(|_| LedgerError::Conflict { head: state.head() })?;
+                    return Ok(decision);
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    let state = self.refresh(org, &mut guard).await?;
+                    if command.entry().is_some() {
+                        // The client signed at a position that is taken: it must sign again.
+                        return Err(LedgerError::Conflict { head: state.head() });
+                    }
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let state = self.refresh(org, &mut guard).await?;
+        Err(LedgerError::Conflict { head: state.head() })
+    }
+
+    /// Verifies a task authorization for `expected` (spec §9.4), recording its replay key in
+    /// the store, which all servers share.
+    pub async fn verify_task(
+        &self,
+        org: OrgId,
+        authorization: &TaskAuthorization,
+        expected: &TaskBinding,
+        now: UnixTime,
+    ) -> Result<VerifiedTask, LedgerError> {
+        // zt-core consults the replay guard last, after every other check; a fresh guard
+        // answers "first use" there, and the store, shared by every server, decides.
+        let verified = self
+            .read(org, |state| {
+                state.verify_task(
+                    authorization,
+                    expected,
+                    now,
+                    &mut InMemoryReplayGuard::default(),
+                )
+            })
+            .await?
+            .map_err(LedgerError::Task)?;
+        if !self
+            .store
+            .first_use(org, authorization.replay_key(), authorization.expires_at)
+            .await?
+        {
+            return Err(LedgerError::Task(TaskError::Replayed));
+        }
+        Ok(verified)
+    }
+
+    /// Forgets the cached state of an organization (the next use loads it again).
+    pub async fn forget(&self, org: OrgId) {
+        let slot = self.slot(org);
+        *slot.lock().await = None;
+    }
+
+    fn slot(&self, org: OrgId) -> Slot {
+        let mut orgs = self
+            .orgs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        orgs.entry(org).or_default().clone()
+    }
+
+    /// Loads the organization, or catches up with entries appended since, verifying each.
+    async fn refresh<'a>(
+        &self,
+        org: OrgId,
+        slot: &'a mut Option<OrgState>,
+    ) -> Result<&'a mut OrgState, LedgerError> {
+        if slot.is_none() {
+            *slot = Some(self.load(org).await?);
+        }
+        let state = slot
+            .as_mut()
+            .ok_or(LedgerError::Store(StoreError::NotFound(org)))?;
+        loop {
+            let rows = self
+                .store
+                .entries(org, state.head().next_seq, CHUNK)
+                .await?;
+            if rows.is_empty() {
+                return Ok(state);
+            }
+            for bytes in rows {
+                let seq = state.head().next_seq;
+                let tampered = |fault| LedgerError::Tampered {
+                    org,
+                    error: LogError::BadEntry {
+                        index: usize::try_from(seq.0).unwrap_or(usize::MAX),
+                        seq: Some(seq),
+                        fault,
+                    },
+                };
+                let entry = LogEntry::decode(&bytes)
+                    .map_err(|error| tampered(EntryFault::Malformed(error)))?;
+                let verified = state.verify_entry(entry).map_err(tampered)?;
+                state
+                    .apply(verified)
+                    .map_err(|_| LedgerError::Conflict { head: state.head() })?;
+            }
+        }
+    }
+
+    /// Replays the organization's whole stored log, batching signatures (spec §5.3).
+    async fn load(&self, org: OrgId) -> Result<OrgState, LedgerError> {
+        let mut entries = Vec::new();
+        loop {
+            let from = Seq(u64::try_from(entries.len()).unwrap_or(u64::MAX));
+            let rows = self.store.entries(org, from, CHUNK).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for bytes in rows {
+                let index = entries.len();
+                let entry = LogEntry::decode(&bytes).map_err(|error| LedgerError::Tampered {
+                    org,
+                    error: LogError::BadEntry {
+                        index,
+                        seq: None,
+                        fault: EntryFault::Malformed(error),
+                    },
+                })?;
+                entries.push(entry);
+            }
+        }
+        if entries.is_empty() {
+            return Err(StoreError::NotFound(org).into());
+        }
+        let state = OrgState::replay(&entries, VerifyMode::Batch)
+            .map_err(|error| LedgerError::Tampered { org, error })?;
+        if state.org() != org {
+            return Err(LedgerError::Tampered {
+                org,
+                error: LogError::BadEntry {
+                    index: 0,
+                    seq: Some(Seq(0)),
+                    fault: EntryFault::WrongOrganization {
+                        expected: org,
+                        found: state.org(),
+                    },
+                },
+            });
+        }
+        // The first entry names the host key; a log made by another host is not ours.
+        if self.host_of(&entries) != Some(self.host.public()) {
+            return Err(LedgerError::WrongHost(org));
+        }
+        Ok(state)
+    }
+
+    fn host_of(&self, entries: &[LogEntry]) -> Option<SigningPublicKey> {
+        match entries.first()?.statement() {
+            zt_core::Statement::EpochStart(start) => Some(start.host_key),
+            _ => None,
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("host", &self.host.public())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,104 @@
+//! The storage trait. A store keeps bytes and views; it decides nothing (the ledger and
+//! zt-core do), and it hands entries back undecoded, to be verified before use.
+
+use std::future::Future;
+
+use zt_core::{AgentId, AgentStatus, OrgId, PendingRequest, Seq, UnixTime};
+
+use crate::error::StoreError;
+use crate::model::{Append, HistoryCursor, HistoryLine, OutboxMessage, Page, StatusFilter};
+
+/// Storage for organizations' logs and the views of them. Every backend implements it and
+/// passes the conformance suite (`zt_store::conformance`).
+///
+/// Writes are atomic: an append stores the entry, its view changes and its notifications
+/// together or not at all, and refuses with [`StoreError::Conflict`] if its position is
+/// taken (optimistic concurrency: the position is the expected head). Reads of an
+/// organization that does not exist return nothing (no entries, empty pages).
+pub trait Store: Send + Sync + 'static {
+    /// Creates an organization with its first entry (epoch start, sequence 0).
+    fn create_org(&self, genesis: &Append) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Appends one entry at the sequence number it names, with its views and notifications.
+    fn append(&self, append: &Append) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Appends entries in order, all or none (bulk import; same checks as [`Store::append`]).
+    fn append_all(&self, appends: &[Append])
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Up to `limit` encoded entries from sequence `from`, in order. Not verified.
+    fn entries(
+        &self,
+        org: OrgId,
+        from: Seq,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+
+    /// Every organization.
+    fn organizations(&self) -> impl Future<Output = Result<Vec<OrgId>, StoreError>> + Send;
+
+    /// One agent's status row, if the log names them.
+    fn agent_status(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> impl Future<Output = Result<Option<AgentStatus>, StoreError>> + Send;
+
+    /// A page of the status page, by agent id after `after`.
+    fn status_page(
+        &self,
+        org: OrgId,
+        filter: StatusFilter,
+        after: Option<AgentId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Page<AgentStatus, AgentId>, StoreError>> + Send;
+
+    /// A page of pending requests, oldest first, after sequence number `after`.
+    fn pending_requests(
+        &self,
+        org: OrgId,
+        after: Option<Seq>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Page<PendingRequest, Seq>, StoreError>> + Send;
+
+    /// A page of the key history, oldest first, optionally about one agent.
+    fn key_history(
+        &self,
+        org: OrgId,
+        owner: Option<AgentId>,
+        after: Option<HistoryCursor>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Page<HistoryLine, HistoryCursor>, StoreError>> + Send;
+
+    /// Records a task authorization's replay key until `expires_at`; false if it was
+    /// recorded before (spec §9.4).
+    fn first_use(
+        &self,
+        org: OrgId,
+        key: [u8; 32],
+        expires_at: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets replay keys that expired before `now`; returns how many.
+    fn prune_replay_keys(
+        &self,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Up to `limit` notifications due at `now`, oldest first.
+    fn due_notifications(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
+
+    /// Marks a notification sent.
+    fn notification_sent(&self, id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a failed delivery; the notification is due again at `retry_at`.
+    fn notification_failed(
+        &self,
+        id: i64,
+        retry_at: UnixTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
