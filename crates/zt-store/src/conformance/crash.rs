@@ -165,6 +165,34 @@ pub async fn append_until_killed<S: Store>(store: S, setup: CrashSetup) {
     }
 }
 
+/// Starts the child `command` (stdout piped), kills it with SIGKILL after `delay`, and
+/// returns the last sequence number it acknowledged.
+pub fn run_and_kill(mut command: std::process::Command, delay: std::time::Duration) -> Option<Seq> {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the test binary starts again as the child");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|line| {
+                line.strip_prefix(ACKED)
+                    .and_then(|seq| seq.trim().parse().ok())
+            })
+            .map(Seq)
+            .max()
+    });
+    std::thread::sleep(delay);
+    // `Child::kill` sends SIGKILL on Unix: no destructor, no flush, no commit runs.
+    child.kill().expect("the child can be killed");
+    child.wait().expect("the child is reaped");
+    reader.join().expect("the reader thread ends with the pipe")
+}
+
 /// After a kill: every acknowledged append is stored, the log verifies from its first
 /// entry, and the views equal a fresh fold. Returns the number of entries.
 pub async fn check_after_kill<S: Store>(
@@ -187,4 +215,44 @@ pub async fn check_after_kill<S: Store>(
     }
     check_views(ledger.store(), setup.org).await?;
     Ok(head.next_seq.0)
+}
+
+/// The parent side: `rounds` times, starts `child()` (which runs [`append_until_killed`]),
+/// kills it with SIGKILL at a random moment between 150 and 650 ms, and checks the store
+/// with [`check_after_kill`]. Panics with the round and the problem on failure; returns a
+/// summary line.
+pub async fn survive_kills<S, F, Fut>(
+    open: F,
+    setup: CrashSetup,
+    child: impl Fn() -> std::process::Command,
+    rounds: u32,
+) -> String
+where
+    S: Store,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    let mut noise = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.subsec_nanos());
+    let (mut acked, mut progressed, mut entries) = (None, 0u32, 0u64);
+    for round in 0..rounds {
+        noise = noise.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let delay = std::time::Duration::from_millis(150 + u64::from(noise % 500));
+        let this_round = run_and_kill(child(), delay);
+        if this_round > acked {
+            progressed += 1;
+            acked = this_round;
+        }
+        entries = check_after_kill(open().await, setup, acked)
+            .await
+            .unwrap_or_else(|problem| panic!("round {round}: {problem}"));
+    }
+    assert!(
+        progressed * 4 >= rounds * 3,
+        "only {progressed} of {rounds} children appended before the kill"
+    );
+    format!(
+        "{rounds} SIGKILLs, {progressed} with progress, last acknowledged {acked:?}, {entries} entries stored, all verified"
+    )
 }
