@@ -98,3 +98,54 @@ pub fn signatures_of(
     }
     out
 }
+
+/// Agents in the scale benchmark's organization.
+pub const SCALE_AGENTS: u32 = 100_000;
+
+/// The scale benchmark's organization: 100,000 agents and 300,003 entries. Agent n (1 to
+/// 100,000) requests a key; the admin approves nine in ten (one in ten stays pending); of
+/// the approved, six in nine change their key, two revoke it, and three register a recovery
+/// file. Every entry's changes are recorded for a bulk import.
+pub fn scale_organization() -> World {
+    use zt_testkit::world::agent_n;
+    let mut world = World::new(7);
+    world.recorded_changes = Some(Vec::new());
+    world.set_role(agent(0), Role::Admin).expect("admin");
+    world.first_key(agent(0)).expect("first key");
+    let mut requests = Vec::new();
+    for n in 1..=SCALE_AGENTS {
+        let request = world.request(agent_n(n)).expect("request");
+        if n % 10 != 0 {
+            world.approve(agent(0), request).expect("approve");
+        }
+        requests.push(request);
+    }
+    for n in 1..=SCALE_AGENTS {
+        let who = agent_n(n);
+        match n % 10 {
+            1..=3 => {
+                world.change(who).expect("change");
+                world.register_recovery(who).expect("recovery");
+            }
+            4..=6 => {
+                world.change(who).expect("change");
+            }
+            7 | 8 => {
+                world.revoke(who, who, false).expect("revoke");
+            }
+            _ => {}
+        }
+    }
+    world
+}
+
+/// The appends that store `world`'s log after its first entry, in chunks, with the changes
+/// the world recorded.
+pub fn appends_of(world: &World) -> Vec<zt_store::Append> {
+    let changes = world.recorded_changes.as_ref().expect("recorded changes");
+    world.log[1..]
+        .iter()
+        .zip(changes)
+        .map(|(entry, changes)| zt_store::Append::new(entry.clone(), changes.clone(), &[]))
+        .collect()
+}

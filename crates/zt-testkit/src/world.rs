@@ -121,6 +121,8 @@ pub struct World {
     pub effects: Vec<Effect>,
     /// The views, maintained from each entry's changes.
     pub views: Views,
+    /// When set, every accepted entry's changes are kept here too (for bulk imports).
+    pub recorded_changes: Option<Vec<zt_core::Changes>>,
     keys: BTreeMap<KeyId, AgentKeys>,
     latest_key: BTreeMap<AgentId, KeyId>,
     access: BTreeMap<AgentId, AccessSecret>,
@@ -156,6 +158,7 @@ impl World {
             registrations: Vec::new(),
             effects: Vec::new(),
             views: Views::default(),
+            recorded_changes: None,
             keys: BTreeMap::new(),
             latest_key: BTreeMap::new(),
             access: BTreeMap::new(),
@@ -232,7 +235,11 @@ impl World {
             },
         )?;
         let entry = decision.entry.entry().clone();
-        self.views.apply(self.state.changes(&decision.entry));
+        let changes = self.state.changes(&decision.entry);
+        if let Some(recorded) = &mut self.recorded_changes {
+            recorded.push(changes.clone());
+        }
+        self.views.apply(changes);
         self.state
             .apply(decision.entry)
             .map_err(|_| Refusal::Exhausted)?;
