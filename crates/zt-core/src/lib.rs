@@ -94,8 +94,9 @@ pub use seal::SealedAccess;
 pub use secret::{AccessSecret, HostSeed, RecoverySecret, SessionSeed};
 pub use state::{
     Activation, Actor, AgentKeyState, AgentStatus, Changes, HistoryEvent, KeyInfo, KeyStatus,
-    OrgState, PendingRequest, RecoveryInfo, RejectionReason, RequestInfo, RequestState,
-    RevocationReason, VerifiedEntry, HISTORY_ACTIONS, HISTORY_REASONS, MAX_CODE_MISMATCHES,
+    OrgState, PendingRequest, RecoveryInfo, RecoveryRegistrationView, RejectionReason, RequestInfo,
+    RequestState, RevocationReason, VerifiedEntry, HISTORY_ACTIONS, HISTORY_REASONS,
+    MAX_CODE_MISMATCHES,
 };
 pub use statement::{
     EntryBuilder, EntryHeader, EpochReason, EpochStart, FirstKey, Head, Judgement, KeyChange,

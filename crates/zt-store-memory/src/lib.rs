@@ -16,7 +16,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use zt_core::{AgentId, AgentStatus, EntryHash, OrgId, PendingRequest, RequestId, Seq, UnixTime};
+use zt_core::{
+    AgentId, AgentStatus, EntryHash, OrgId, PendingRequest, RecoveryRegistrationView, RequestId,
+    Seq, UnixTime,
+};
 use zt_store::{
     page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, StatusFilter, Store,
     StoreError,
@@ -40,6 +43,7 @@ struct Org {
     entries: Vec<(Vec<u8>, EntryHash)>,
     statuses: BTreeMap<AgentId, AgentStatus>,
     pending: BTreeMap<RequestId, PendingRequest>,
+    recovery: BTreeMap<AgentId, RecoveryRegistrationView>,
     history: Vec<HistoryLine>,
     replay: BTreeMap<[u8; 32], UnixTime>,
 }
@@ -101,6 +105,12 @@ impl Data {
         }
         for pending in &changes.pending {
             org.pending.insert(pending.request, pending.clone());
+        }
+        for (agent, registration) in &changes.recovery {
+            match registration {
+                Some(registration) => org.recovery.insert(*agent, *registration),
+                None => org.recovery.remove(agent),
+            };
         }
         for (line, event) in changes.history.iter().enumerate() {
             org.history.push(HistoryLine {
@@ -262,6 +272,18 @@ impl Store for MemoryStore {
         items.sort_by_key(|pending| pending.seq);
         items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(Page::of(items, limit, |pending| pending.seq))
+    }
+
+    async fn recovery_registration(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> Result<Option<RecoveryRegistrationView>, StoreError> {
+        let data = self.data();
+        Ok(data
+            .orgs
+            .get(&org)
+            .and_then(|org| org.recovery.get(&agent).copied()))
     }
 
     async fn key_history(

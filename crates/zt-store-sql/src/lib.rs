@@ -21,7 +21,10 @@ mod rows;
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 use sqlx::{Any, Transaction};
-use zt_core::{Actor, AgentId, AgentStatus, EntryHash, OrgId, PendingRequest, Seq, UnixTime};
+use zt_core::{
+    Actor, AgentId, AgentStatus, EntryHash, OrgId, PendingRequest, RecoveryRegistrationView, Seq,
+    UnixTime,
+};
 use zt_store::{
     page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, StatusFilter, Store,
     StoreError,
@@ -111,6 +114,9 @@ async fn write(tx: &mut Transaction<'_, Any>, append: &Append) -> Result<(), Sto
     }
     for pending in &changes.pending {
         write_pending(tx, &org, pending).await?;
+    }
+    for (agent, registration) in &changes.recovery {
+        write_recovery(tx, &org, *agent, registration.as_ref()).await?;
     }
     for (line, event) in changes.history.iter().enumerate() {
         sqlx::query(
@@ -204,6 +210,33 @@ async fn write_pending(
     Ok(())
 }
 
+/// Records an agent's current recovery registration, or that they have none.
+async fn write_recovery(
+    tx: &mut Transaction<'_, Any>,
+    org: &[u8],
+    agent: AgentId,
+    registration: Option<&RecoveryRegistrationView>,
+) -> Result<(), StoreError> {
+    let query = match registration {
+        Some(registration) => sqlx::query(
+            "INSERT INTO recovery_registrations (org, agent, registration, seq, time) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (org, agent) DO UPDATE SET registration = excluded.registration, \
+             seq = excluded.seq, time = excluded.time",
+        )
+        .bind(org.to_vec())
+        .bind(agent.as_bytes().to_vec())
+        .bind(registration.registration.as_bytes().to_vec())
+        .bind(int(registration.seq.0))
+        .bind(int(registration.time.0)),
+        None => sqlx::query("DELETE FROM recovery_registrations WHERE org = $1 AND agent = $2")
+            .bind(org.to_vec())
+            .bind(agent.as_bytes().to_vec()),
+    };
+    query.execute(&mut **tx).await.map_err(backend)?;
+    Ok(())
+}
+
 fn limit_of(limit: u32) -> (u32, i64) {
     let limit = page_limit(limit);
     (limit, i64::from(limit))
@@ -276,6 +309,22 @@ impl Store for SqlStore {
             .map_err(backend)?
             .as_ref()
             .map(rows::status)
+            .transpose()
+    }
+
+    async fn recovery_registration(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> Result<Option<RecoveryRegistrationView>, StoreError> {
+        sqlx::query("SELECT * FROM recovery_registrations WHERE org = $1 AND agent = $2")
+            .bind(org.as_bytes().to_vec())
+            .bind(agent.as_bytes().to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(rows::recovery)
             .transpose()
     }
 

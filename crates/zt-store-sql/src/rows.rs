@@ -5,7 +5,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use zt_core::{
     Actor, AgentId, AgentKeyState, AgentStatus, HistoryEvent, KeyId, NotificationKind, OrgId,
-    PendingRequest, RequestId, Role, Seq, UnixTime, HISTORY_ACTIONS, HISTORY_REASONS,
+    PendingRequest, RecoveryRegistrationView, RegistrationId, RequestId, Role, Seq, UnixTime,
+    HISTORY_ACTIONS, HISTORY_REASONS,
 };
 use zt_store::{HistoryCursor, HistoryLine, Notification, OutboxMessage, StoreError};
 
@@ -127,6 +128,16 @@ pub(crate) fn pending(row: &AnyRow) -> Result<PendingRequest, StoreError> {
         mismatches: u8::try_from(get::<i64>(row, "mismatches", what)?)
             .map_err(|_| StoreError::Corrupt { what })?,
         locked: get::<i64>(row, "locked", what)? != 0,
+    })
+}
+
+/// Reads a row of `recovery_registrations`.
+pub(crate) fn recovery(row: &AnyRow) -> Result<RecoveryRegistrationView, StoreError> {
+    let what = "recovery registration";
+    Ok(RecoveryRegistrationView {
+        registration: RegistrationId::from_bytes(bytes(get(row, "registration", what)?, what)?),
+        seq: Seq(unsigned(get(row, "seq", what)?, what)?),
+        time: UnixTime(unsigned(get(row, "time", what)?, what)?),
     })
 }
 

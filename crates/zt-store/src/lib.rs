@@ -1,8 +1,8 @@
 //! zt-store: where zt keeps its logs, and how a server serves verified state from them.
 //!
 //! - [`Store`]: the storage trait. A store appends entries atomically with their views
-//!   (agent statuses, pending requests, key history) and notifications, under optimistic
-//!   concurrency, and reads them back. It decides nothing and trusts nothing it returns.
+//!   (agent statuses, pending requests, recovery registrations, key history) and
+//!   notifications, under optimistic concurrency, and reads them back. It decides nothing and trusts nothing it returns.
 //!   Backends: `zt-store-memory`, `zt-store-sqlite` (the embedded default),
 //!   `zt-store-postgres` (several servers on one database).
 //! - [`Ledger`]: each organization's state, verified by zt-core from the stored log and

@@ -3,7 +3,9 @@
 
 use std::future::Future;
 
-use zt_core::{AgentId, AgentStatus, OrgId, PendingRequest, Seq, UnixTime};
+use zt_core::{
+    AgentId, AgentStatus, OrgId, PendingRequest, RecoveryRegistrationView, Seq, UnixTime,
+};
 
 use crate::error::StoreError;
 use crate::model::{Append, HistoryCursor, HistoryLine, OutboxMessage, Page, StatusFilter};
@@ -60,6 +62,13 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Seq>,
         limit: u32,
     ) -> impl Future<Output = Result<Page<PendingRequest, Seq>, StoreError>> + Send;
+
+    /// An agent's current recovery registration, if they have one (the recovery view).
+    fn recovery_registration(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> impl Future<Output = Result<Option<RecoveryRegistrationView>, StoreError>> + Send;
 
     /// A page of the key history, oldest first, optionally about one agent.
     fn key_history(

@@ -51,6 +51,8 @@ pub struct Views {
     pub statuses: BTreeMap<AgentId, zt_core::AgentStatus>,
     /// Pending requests.
     pub pending: BTreeMap<RequestId, zt_core::PendingRequest>,
+    /// Current recovery registrations.
+    pub recovery: BTreeMap<AgentId, zt_core::RecoveryRegistrationView>,
     /// Key history, oldest first.
     pub history: Vec<zt_core::HistoryEvent>,
 }
@@ -67,10 +69,16 @@ impl Views {
         for pending in changes.pending {
             self.pending.insert(pending.request, pending);
         }
+        for (agent, registration) in changes.recovery {
+            match registration {
+                Some(registration) => self.recovery.insert(agent, registration),
+                None => self.recovery.remove(&agent),
+            };
+        }
         self.history.extend(changes.history);
     }
 
-    /// The statuses and pending requests a fresh fold gives (history has no fresh form).
+    /// The views a fresh fold gives, but for the history (which has no fresh form).
     pub fn of(state: &OrgState) -> Views {
         Views {
             statuses: state
@@ -78,22 +86,11 @@ impl Views {
                 .map(|status| (status.agent, status))
                 .collect(),
             pending: state
-                .pending_requests()
-                .map(|(id, info)| {
-                    (
-                        id,
-                        zt_core::PendingRequest {
-                            request: id,
-                            agent: info.agent,
-                            key: info.key,
-                            seq: info.made.0,
-                            time: info.made.1,
-                            mismatches: info.mismatches,
-                            locked: info.is_locked(),
-                        },
-                    )
-                })
+                .pending_views()
+                .into_iter()
+                .map(|pending| (pending.request, pending))
                 .collect(),
+            recovery: state.recovery_views().collect(),
             history: Vec::new(),
         }
     }

@@ -1,5 +1,5 @@
 //! What an entry changes in the views a store keeps (spec §6.12): agent statuses, pending
-//! requests, key history.
+//! requests, recovery registrations, key history.
 //!
 //! Derived, never restated: the entry is applied, with the same fold as always, to a copy of
 //! just the parts of the state it touches, and the views are read off the result. The key
@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::{
-    AgentRecord, KeyStatus, OrgState, RejectionReason, RequestInfo, RequestState, RevocationReason,
-    VerifiedEntry, MAX_CODE_MISMATCHES,
+    AgentRecord, KeyStatus, OrgState, RecoveryInfo, RejectionReason, RequestInfo, RequestState,
+    RevocationReason, VerifiedEntry,
 };
-use crate::ids::{AgentId, KeyId, RequestId, Seq, UnixTime};
+use crate::ids::{AgentId, KeyId, RegistrationId, RequestId, Seq, UnixTime};
 use crate::policy::Role;
 use crate::state::{Activation, AgentStatus};
 use crate::statement::{LogEntry, Statement};
@@ -99,6 +99,21 @@ pub struct PendingRequest {
     pub locked: bool,
 }
 
+impl PendingRequest {
+    /// The view of a request.
+    pub fn of(request: RequestId, info: &RequestInfo) -> PendingRequest {
+        PendingRequest {
+            request,
+            agent: info.agent,
+            key: info.key,
+            seq: info.made.0,
+            time: info.made.1,
+            mismatches: info.mismatches,
+            locked: info.is_locked(),
+        }
+    }
+}
+
 /// What one entry changes in the views.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
@@ -110,6 +125,31 @@ pub struct Changes {
     pub closed: Vec<RequestId>,
     /// New lines of the key history.
     pub history: Vec<HistoryEvent>,
+    /// The recovery registrations the entry changed: each agent's registration now (`None`:
+    /// the agent has none any more).
+    pub recovery: Vec<(AgentId, Option<RecoveryRegistrationView>)>,
+}
+
+/// An agent's current recovery registration, as the recovery view shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RecoveryRegistrationView {
+    /// The registration, named in the agent's recovery file.
+    pub registration: RegistrationId,
+    /// The entry that registered it.
+    pub seq: Seq,
+    /// When.
+    pub time: UnixTime,
+}
+
+impl RecoveryRegistrationView {
+    /// The view of a registration.
+    pub fn of(info: &RecoveryInfo) -> RecoveryRegistrationView {
+        RecoveryRegistrationView {
+            registration: info.registration,
+            seq: info.registered.0,
+            time: info.registered.1,
+        }
+    }
 }
 
 impl OrgState {
@@ -141,8 +181,17 @@ impl OrgState {
                 .map(|agent| after.agent_status(*agent))
                 .collect(),
         };
+        let recovery = everyone
+            .iter()
+            .filter_map(|agent| {
+                let now = after.recovery(*agent).map(RecoveryRegistrationView::of);
+                let then = before.recovery(*agent).map(RecoveryRegistrationView::of);
+                (now != then).then_some((*agent, now))
+            })
+            .collect();
         let mut changes = Changes {
             statuses,
+            recovery,
             history: key_history(&before, &after, header.seq, header.time, actor),
             ..Changes::default()
         };
@@ -155,7 +204,7 @@ impl OrgState {
         for id in request_ids {
             match after.requests.get(&id) {
                 Some(info) if info.state == RequestState::Pending => {
-                    changes.pending.push(pending_view(id, info));
+                    changes.pending.push(PendingRequest::of(id, info));
                 }
                 _ if before
                     .requests
@@ -298,18 +347,6 @@ impl OrgState {
             requests: BTreeMap::new(),
             registrations: BTreeMap::new(),
         }
-    }
-}
-
-fn pending_view(request: RequestId, info: &RequestInfo) -> PendingRequest {
-    PendingRequest {
-        request,
-        agent: info.agent,
-        key: info.key,
-        seq: info.made.0,
-        time: info.made.1,
-        mismatches: info.mismatches,
-        locked: info.mismatches >= MAX_CODE_MISMATCHES,
     }
 }
 

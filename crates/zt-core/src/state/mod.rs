@@ -12,7 +12,10 @@ mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use changes::{Actor, Changes, HistoryEvent, PendingRequest, HISTORY_ACTIONS, HISTORY_REASONS};
+pub use changes::{
+    Actor, Changes, HistoryEvent, PendingRequest, RecoveryRegistrationView, HISTORY_ACTIONS,
+    HISTORY_REASONS,
+};
 pub use view::{AgentKeyState, AgentStatus};
 
 use crate::crypto::{ExchangePublicKey, SigningPublicKey};

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Activation, KeyStatus, OrgState};
+use super::{Activation, KeyStatus, OrgState, PendingRequest, RecoveryRegistrationView};
 use crate::ids::{AgentId, KeyId, RequestId, UnixTime};
 use crate::policy::Role;
 
@@ -79,5 +79,23 @@ impl OrgState {
     /// The status of every agent the log names, by agent id.
     pub fn statuses(&self) -> impl Iterator<Item = AgentStatus> + '_ {
         self.agents.keys().map(|agent| self.agent_status(*agent))
+    }
+
+    /// Every pending request as the pending list shows it, oldest first.
+    pub fn pending_views(&self) -> Vec<PendingRequest> {
+        let mut views: Vec<PendingRequest> = self
+            .pending_requests()
+            .map(|(request, info)| PendingRequest::of(request, info))
+            .collect();
+        views.sort_by_key(|view| view.seq);
+        views
+    }
+
+    /// Every current recovery registration, by agent id.
+    pub fn recovery_views(&self) -> impl Iterator<Item = (AgentId, RecoveryRegistrationView)> + '_ {
+        self.agents.iter().filter_map(|(agent, record)| {
+            let view = RecoveryRegistrationView::of(record.recovery.as_ref()?);
+            Some((*agent, view))
+        })
     }
 }

@@ -9,7 +9,9 @@ use zt_testkit::ops::sequence;
 use zt_testkit::run::Runner;
 use zt_testkit::world::{agent, Views, World};
 
-use super::{all_history, all_pending, all_statuses, check_views, host_from, StoreFactory};
+use super::{
+    all_history, all_pending, all_recovery, all_statuses, check_views, host_from, StoreFactory,
+};
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use crate::model::StatusFilter;
@@ -100,6 +102,11 @@ impl<S: Store + Clone> Mirror<S> {
             all_pending(store, org, 2).await,
             pending,
             "pending requests"
+        );
+        assert_eq!(
+            all_recovery(store, org).await,
+            expected.recovery,
+            "recovery registrations"
         );
         let history: Vec<_> = all_history(store, org, None, 9)
             .await

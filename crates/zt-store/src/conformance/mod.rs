@@ -3,8 +3,8 @@
 //! A backend provides a [`StoreFactory`] and expands [`conformance_tests!`](crate::conformance_tests)
 //! in a test file. The suite drives a [`Ledger`] over the store with real, signed commands made
 //! by the test kit's in-process organization, and compares everything the store returns with
-//! that reference: the entries byte for byte, and the views (statuses, pending requests, key
-//! history) with a fresh fold of the log.
+//! that reference: the entries byte for byte, and the views (statuses, pending requests,
+//! recovery registrations, key history) with a fresh fold of the log.
 
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +20,7 @@ mod mirror;
 mod pages;
 mod races;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 pub use mirror::{
@@ -33,7 +34,8 @@ pub use pages::{
 pub use races::{first_key_race, two_approvals_race};
 
 use zt_core::{
-    AgentStatus, HostKey, HostSeed, LogEntry, OrgId, OrgState, PendingRequest, Seq, VerifiedEntry,
+    AgentId, AgentStatus, HostKey, HostSeed, LogEntry, OrgId, OrgState, PendingRequest,
+    RecoveryRegistrationView, Seq, VerifiedEntry,
 };
 
 use crate::model::{HistoryCursor, HistoryLine, StatusFilter};
@@ -114,6 +116,22 @@ pub async fn all_statuses<S: Store>(
     }
 }
 
+/// The recovery registration of every agent the status view names.
+pub async fn all_recovery<S: Store>(
+    store: &S,
+    org: OrgId,
+) -> BTreeMap<AgentId, RecoveryRegistrationView> {
+    let mut all = BTreeMap::new();
+    for status in all_statuses(store, org, StatusFilter::default(), 100).await {
+        let registration = store
+            .recovery_registration(org, status.agent)
+            .await
+            .unwrap();
+        all.extend(registration.map(|registration| (status.agent, registration)));
+    }
+    all
+}
+
 /// Every pending request, all pages.
 pub async fn all_pending<S: Store>(store: &S, org: OrgId, page: u32) -> Vec<PendingRequest> {
     let mut all = Vec::new();
@@ -187,21 +205,12 @@ pub async fn check_views<S: Store>(store: &S, org: OrgId) -> Result<(), String> 
     if all_statuses(store, org, StatusFilter::default(), 7).await != statuses {
         return Err("stored statuses differ from a fresh fold".into());
     }
-    let mut pending: Vec<PendingRequest> = state
-        .pending_requests()
-        .map(|(request, info)| PendingRequest {
-            request,
-            agent: info.agent,
-            key: info.key,
-            seq: info.made.0,
-            time: info.made.1,
-            mismatches: info.mismatches,
-            locked: info.is_locked(),
-        })
-        .collect();
-    pending.sort_by_key(|p| p.seq);
-    if all_pending(store, org, 3).await != pending {
+    if all_pending(store, org, 3).await != state.pending_views() {
         return Err("stored pending requests differ from a fresh fold".into());
+    }
+    let recovery: BTreeMap<_, _> = state.recovery_views().collect();
+    if all_recovery(store, org).await != recovery {
+        return Err("stored recovery registrations differ from a fresh fold".into());
     }
     if all_history(store, org, None, 11).await != history_of(&log) {
         return Err("stored key history differs from a fresh fold".into());

@@ -56,7 +56,10 @@ impl Runner {
         }
         // The views a store keeps, maintained entry by entry, equal a fresh fold.
         let fresh = crate::world::Views::of(state);
-        if self.world.views.statuses != fresh.statuses || self.world.views.pending != fresh.pending
+        let views = &self.world.views;
+        if views.statuses != fresh.statuses
+            || views.pending != fresh.pending
+            || views.recovery != fresh.recovery
         {
             return Err("the views maintained from changes() differ from a fresh fold".into());
         }
