@@ -1,13 +1,13 @@
 //! The admin's zero trust status view, derived from the state (spec §6.12).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Activation, KeyStatus, OrgState, PendingRequest, RecoveryRegistrationView};
 use crate::ids::{AgentId, KeyId, RequestId, UnixTime};
 use crate::policy::Role;
 
 /// An agent's zero trust status, as the seeds' status page shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AgentKeyState {
     /// Never had a key in this epoch (nor in an earlier one).
@@ -23,7 +23,7 @@ pub enum AgentKeyState {
 }
 
 /// One row of the zero trust status page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentStatus {
     /// The agent.
     pub agent: AgentId,

@@ -35,12 +35,28 @@ impl SessionDelegation {
         writer.into_bytes()
     }
 
-    fn encode(&self, writer: &mut Writer) {
+    fn encode_into(&self, writer: &mut Writer) {
         self.encode_unsigned(writer);
         writer.bytes(&self.signature.to_bytes());
     }
 
-    fn decode(reader: &mut Reader<'_>) -> Result<SessionDelegation, DecodeError> {
+    /// The canonical bytes of a delegation sent on its own (spec §9.2): exactly
+    /// [`SessionDelegation::ENCODED_LEN`] bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut writer = Writer::with_capacity(Self::ENCODED_LEN);
+        self.encode_into(&mut writer);
+        writer.into_bytes()
+    }
+
+    /// Decodes a delegation sent on its own, refusing anything but its canonical encoding.
+    pub fn decode(bytes: &[u8]) -> Result<SessionDelegation, TaskError> {
+        let mut reader = Reader::new(bytes);
+        let delegation = Self::decode_from(&mut reader).map_err(TaskError::Malformed)?;
+        reader.finish().map_err(TaskError::Malformed)?;
+        Ok(delegation)
+    }
+
+    fn decode_from(reader: &mut Reader<'_>) -> Result<SessionDelegation, DecodeError> {
         Ok(SessionDelegation {
             org: OrgId::from_bytes(reader.array("delegation org")?),
             epoch: Epoch(reader.u32("delegation epoch")?),
@@ -78,7 +94,7 @@ impl TaskAuthorization {
             }
             Some(delegation) => {
                 writer.u8(1);
-                delegation.encode(writer);
+                delegation.encode_into(writer);
             }
         }
     }
@@ -131,7 +147,7 @@ impl TaskAuthorization {
         let nonce = reader.array("nonce")?;
         let delegation = match reader.u8("delegated")? {
             0 => None,
-            1 => Some(SessionDelegation::decode(&mut reader)?),
+            1 => Some(SessionDelegation::decode_from(&mut reader)?),
             _ => return Err(DecodeError::InvalidValue { field: "delegated" }),
         };
         let signature = Signature::from_bytes(reader.array("signature")?);

@@ -182,6 +182,9 @@ pub struct SessionDelegation {
 }
 
 impl SessionDelegation {
+    /// Encoded size in bytes (spec §9.2).
+    pub const ENCODED_LEN: usize = 16 + 4 + 16 + 32 + 32 + 1 + 8 + 8 + 64;
+
     /// Delegates to `session` for the whole of `frequency` (24 or 168 hours) from `now`.
     /// Refuses each-task, which needs no session.
     pub fn issue(

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{TaskAuthorization, TaskBinding, MAX_TASK_LIFETIME};
+use super::{SessionDelegation, TaskAuthorization, TaskBinding, MAX_TASK_LIFETIME};
 use crate::command::MAX_CLOCK_SKEW;
 use crate::crypto::SigningPublicKey;
 use crate::error::TaskError;
@@ -122,27 +122,9 @@ impl OrgState {
                     && delegation.epoch == authorization.epoch
                     && delegation.agent == authorization.agent
                     && delegation.key == authorization.key;
-                if !bound || delegation.frequency == PromptFrequency::EachTask {
-                    return Err(TaskError::SessionInvalid);
-                }
-                if !self.policy.allows(delegation.frequency) {
-                    return Err(TaskError::FrequencyNotAllowed);
-                }
-                let limit = delegation.frequency.max_session_seconds();
-                check_window(delegation.issued_at, delegation.expires_at, limit, now)
-                    .map_err(|_| TaskError::SessionInvalid)?;
-                if authorization.expires_at > delegation.expires_at
-                    || guard.session_ended(&delegation.session_key)
-                {
-                    return Err(TaskError::SessionInvalid);
-                }
-                if !info
-                    .record
-                    .signing
-                    .verify_strict(&delegation.signed_message(), &delegation.signature)
-                {
-                    return Err(TaskError::BadSignature);
-                }
+                let outlived = authorization.expires_at > delegation.expires_at
+                    || guard.session_ended(&delegation.session_key);
+                self.check_delegation_with(delegation, &info.record.signing, now, bound, outlived)?;
                 (delegation.session_key, delegation.frequency)
             }
         };
@@ -159,6 +141,59 @@ impl OrgState {
             expires_at: authorization.expires_at,
             frequency,
         })
+    }
+}
+
+impl OrgState {
+    /// Checks a session delegation on its own, as a server does when a client starts a
+    /// session (spec §9.2, and step 5 of §9.4 without the task): it names this organization
+    /// and epoch and the agent's active key, its frequency is allowed, it is within its
+    /// window at `now`, and the active key signed it. Whether the session was ended is the
+    /// caller's to check.
+    pub fn check_delegation(
+        &self,
+        delegation: &SessionDelegation,
+        now: UnixTime,
+    ) -> Result<(), TaskError> {
+        if delegation.org != self.org || delegation.epoch != self.epoch {
+            return Err(TaskError::WrongOrganization);
+        }
+        let (active, info) = self
+            .active_key(delegation.agent)
+            .ok_or(TaskError::KeyNotActive)?;
+        if active != delegation.key {
+            return Err(TaskError::KeyNotActive);
+        }
+        self.check_delegation_with(delegation, &info.record.signing, now, true, false)
+    }
+
+    /// Step 5 of §9.4, in the order the checks have always run: `bound` says the delegation
+    /// names the authorization's organization, epoch, agent and key (whose signing key is
+    /// `signing`); `outlived` that the task outlives the session or the session was ended.
+    fn check_delegation_with(
+        &self,
+        delegation: &SessionDelegation,
+        signing: &SigningPublicKey,
+        now: UnixTime,
+        bound: bool,
+        outlived: bool,
+    ) -> Result<(), TaskError> {
+        if !bound || delegation.frequency == PromptFrequency::EachTask {
+            return Err(TaskError::SessionInvalid);
+        }
+        if !self.policy.allows(delegation.frequency) {
+            return Err(TaskError::FrequencyNotAllowed);
+        }
+        let limit = delegation.frequency.max_session_seconds();
+        check_window(delegation.issued_at, delegation.expires_at, limit, now)
+            .map_err(|_| TaskError::SessionInvalid)?;
+        if outlived {
+            return Err(TaskError::SessionInvalid);
+        }
+        if !signing.verify_strict(&delegation.signed_message(), &delegation.signature) {
+            return Err(TaskError::BadSignature);
+        }
+        Ok(())
     }
 }
 
