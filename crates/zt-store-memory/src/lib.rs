@@ -18,11 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use zt_core::{
     AgentId, AgentStatus, EntryHash, OrgId, PendingRequest, RecoveryRegistrationView, RequestId,
-    Seq, UnixTime,
+    Seq, SigningPublicKey, UnixTime,
 };
 use zt_store::{
-    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, StatusFilter, Store,
-    StoreError,
+    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, SessionRecord,
+    StatusFilter, Store, StoreError,
 };
 
 /// A store in memory.
@@ -46,6 +46,7 @@ struct Org {
     recovery: BTreeMap<AgentId, RecoveryRegistrationView>,
     history: Vec<HistoryLine>,
     replay: BTreeMap<[u8; 32], UnixTime>,
+    sessions: BTreeMap<[u8; 32], SessionRecord>,
 }
 
 #[derive(Debug)]
@@ -329,15 +330,67 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn start_session(&self, org: OrgId, session: &SessionRecord) -> Result<bool, StoreError> {
+        let mut data = self.data();
+        let org = data.orgs.get_mut(&org).ok_or(StoreError::NotFound(org))?;
+        Ok(match org.sessions.entry(*session.session_key.as_bytes()) {
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(*session);
+                true
+            }
+        })
+    }
+
+    async fn end_session(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        session_key: SigningPublicKey,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut data = self.data();
+        let org = data.orgs.get_mut(&org).ok_or(StoreError::NotFound(org))?;
+        let record = org
+            .sessions
+            .entry(*session_key.as_bytes())
+            .or_insert(SessionRecord {
+                agent,
+                session_key,
+                expires_at: until,
+                ended: false,
+            });
+        if record.agent != agent {
+            return Ok(false);
+        }
+        record.ended = true;
+        record.expires_at = record.expires_at.max(until);
+        Ok(true)
+    }
+
+    async fn session_ended(
+        &self,
+        org: OrgId,
+        session_key: SigningPublicKey,
+    ) -> Result<bool, StoreError> {
+        let data = self.data();
+        Ok(data
+            .orgs
+            .get(&org)
+            .and_then(|org| org.sessions.get(session_key.as_bytes()))
+            .is_some_and(|record| record.ended))
+    }
+
     async fn prune_replay_keys(&self, now: UnixTime) -> Result<u64, StoreError> {
         let mut data = self.data();
         let mut pruned: u64 = 0;
         for org in data.orgs.values_mut() {
-            let before = org.replay.len();
+            let before = org.replay.len().saturating_add(org.sessions.len());
             org.replay.retain(|_, expires_at| *expires_at >= now);
-            pruned = pruned.saturating_add(
-                u64::try_from(before.saturating_sub(org.replay.len())).unwrap_or(0),
-            );
+            org.sessions.retain(|_, record| record.expires_at >= now);
+            let after = org.replay.len().saturating_add(org.sessions.len());
+            pruned =
+                pruned.saturating_add(u64::try_from(before.saturating_sub(after)).unwrap_or(0));
         }
         Ok(pruned)
     }

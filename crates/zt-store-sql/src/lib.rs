@@ -23,11 +23,11 @@ use sqlx::AnyPool;
 use sqlx::{Any, Transaction};
 use zt_core::{
     Actor, AgentId, AgentStatus, EntryHash, OrgId, PendingRequest, RecoveryRegistrationView, Seq,
-    UnixTime,
+    SigningPublicKey, UnixTime,
 };
 use zt_store::{
-    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, StatusFilter, Store,
-    StoreError,
+    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, SessionRecord,
+    StatusFilter, Store, StoreError,
 };
 
 use crate::rows::{int, notification_word, role_word, state_word};
@@ -438,13 +438,76 @@ impl Store for SqlStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    async fn prune_replay_keys(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let deleted = sqlx::query("DELETE FROM replay_keys WHERE expires_at < $1")
-            .bind(int(now.0))
+    async fn start_session(&self, org: OrgId, session: &SessionRecord) -> Result<bool, StoreError> {
+        let inserted = sqlx::query("INSERT INTO sessions (org, session_key, agent, expires_at, ended) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org, session_key) DO NOTHING")
+            .bind(org.as_bytes().to_vec())
+            .bind(session.session_key.as_bytes().to_vec())
+            .bind(session.agent.as_bytes().to_vec())
+            .bind(int(session.expires_at.0))
+            .bind(i64::from(session.ended))
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(deleted.rows_affected())
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn end_session(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        session_key: SigningPublicKey,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // One statement: insert the ended session, or end the agent's own stored one (the
+        // WHERE keeps another agent's row untouched, and then no row is affected).
+        let ended = sqlx::query(
+            "INSERT INTO sessions (org, session_key, agent, expires_at, ended) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (org, session_key) DO UPDATE SET ended = 1, expires_at = \
+             CASE WHEN sessions.expires_at > excluded.expires_at THEN sessions.expires_at ELSE excluded.expires_at END \
+             WHERE sessions.agent = excluded.agent",
+        )
+        .bind(org.as_bytes().to_vec())
+        .bind(session_key.as_bytes().to_vec())
+        .bind(agent.as_bytes().to_vec())
+        .bind(int(until.0))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ended.rows_affected() == 1)
+    }
+
+    async fn session_ended(
+        &self,
+        org: OrgId,
+        session_key: SigningPublicKey,
+    ) -> Result<bool, StoreError> {
+        let ended = sqlx::query_scalar::<_, i64>(
+            "SELECT ended FROM sessions WHERE org = $1 AND session_key = $2",
+        )
+        .bind(org.as_bytes().to_vec())
+        .bind(session_key.as_bytes().to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ended.is_some_and(|ended| ended != 0))
+    }
+
+    async fn prune_replay_keys(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut pruned = 0;
+        for query in [
+            "DELETE FROM replay_keys WHERE expires_at < $1",
+            "DELETE FROM sessions WHERE expires_at < $1",
+        ] {
+            let deleted = sqlx::query(query)
+                .bind(int(now.0))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            pruned += deleted.rows_affected();
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(pruned)
     }
 
     async fn due_notifications(

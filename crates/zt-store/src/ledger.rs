@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use zt_core::{
-    Command, Context, Decision, EntryFault, HostKey, InMemoryReplayGuard, LogEntry, LogError,
-    OrgId, OrgState, Refusal, Seq, SigningPublicKey, TaskAuthorization, TaskBinding, TaskError,
-    UnixTime, VerifiedTask, VerifyMode,
+    AgentId, Command, Context, Decision, EntryFault, HostKey, InMemoryReplayGuard, LogEntry,
+    LogError, OrgId, OrgState, PromptFrequency, Refusal, Seq, SessionDelegation, SigningPublicKey,
+    TaskAuthorization, TaskBinding, TaskError, UnixTime, VerifiedTask, VerifyMode,
 };
 
 use crate::error::{LedgerError, StoreError};
-use crate::model::Append;
+use crate::model::{Append, SessionRecord};
 use crate::store::Store;
 
 /// Entries fetched per round trip when loading or catching up.
@@ -136,15 +136,21 @@ impl<S: Store> Ledger<S> {
         now: UnixTime,
     ) -> Result<VerifiedTask, LedgerError> {
         // zt-core consults the replay guard last, after every other check; a fresh guard
-        // answers "first use" there, and the store, shared by every server, decides.
+        // answers "first use" there, and the store, shared by every server, decides. Ended
+        // sessions come from the store too.
+        let mut guard = InMemoryReplayGuard::default();
+        if let Some(delegation) = &authorization.delegation {
+            if self
+                .store
+                .session_ended(org, delegation.session_key)
+                .await?
+            {
+                guard.end_session(delegation.session_key);
+            }
+        }
         let verified = self
             .read(org, |state| {
-                state.verify_task(
-                    authorization,
-                    expected,
-                    now,
-                    &mut InMemoryReplayGuard::default(),
-                )
+                state.verify_task(authorization, expected, now, &mut guard)
             })
             .await?
             .map_err(LedgerError::Task)?;
@@ -156,6 +162,59 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::Task(TaskError::Replayed));
         }
         Ok(verified)
+    }
+
+    /// Starts `agent`'s prompt-frequency session: the delegation must be theirs, name their
+    /// active key, and be allowed by the policy at `now` (spec §9.2). Starting the same
+    /// session twice is harmless.
+    pub async fn start_session(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        delegation: &SessionDelegation,
+        now: UnixTime,
+    ) -> Result<(), LedgerError> {
+        if delegation.agent != agent {
+            return Err(LedgerError::Task(TaskError::SessionInvalid));
+        }
+        self.read(org, |state| state.check_delegation(delegation, now))
+            .await?
+            .map_err(LedgerError::Task)?;
+        if self
+            .store
+            .session_ended(org, delegation.session_key)
+            .await?
+        {
+            return Err(LedgerError::Task(TaskError::SessionInvalid));
+        }
+        let record = SessionRecord {
+            agent,
+            session_key: delegation.session_key,
+            expires_at: delegation.expires_at,
+            ended: false,
+        };
+        self.store.start_session(org, &record).await?;
+        Ok(())
+    }
+
+    /// Ends `agent`'s session (log out): tasks it signs are refused from now on, on every
+    /// server sharing the store. Remembered for the longest a session can last.
+    pub async fn end_session(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        session_key: SigningPublicKey,
+        now: UnixTime,
+    ) -> Result<(), LedgerError> {
+        let until = now.plus(PromptFrequency::Week.max_session_seconds());
+        if !self
+            .store
+            .end_session(org, agent, session_key, until)
+            .await?
+        {
+            return Err(LedgerError::Task(TaskError::SessionInvalid));
+        }
+        Ok(())
     }
 
     /// Forgets the cached state of an organization (the next use loads it again).

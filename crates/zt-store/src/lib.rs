@@ -33,6 +33,6 @@ pub use error::{LedgerError, StoreError};
 pub use ledger::Ledger;
 pub use model::{
     page_limit, retry_at, Append, HistoryCursor, HistoryLine, Notification, OutboxMessage, Page,
-    StatusFilter, MAX_PAGE,
+    SessionRecord, StatusFilter, MAX_PAGE,
 };
 pub use store::Store;

@@ -2,7 +2,7 @@
 
 use zt_core::{
     AgentId, AgentKeyState, Changes, Effect, HistoryEvent, LogEntry, NotificationKind, OrgId, Role,
-    Seq, UnixTime,
+    Seq, SigningPublicKey, UnixTime,
 };
 
 /// One entry to append, with what it changes in the views and the e-mail it causes, all to
@@ -72,6 +72,19 @@ pub struct OutboxMessage {
     pub notification: Notification,
     /// Delivery attempts so far.
     pub attempts: u32,
+}
+
+/// A prompt-frequency session an agent started (spec §9.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The agent.
+    pub agent: AgentId,
+    /// The session key their active key delegated to.
+    pub session_key: SigningPublicKey,
+    /// When the delegation expires.
+    pub expires_at: UnixTime,
+    /// Whether the agent ended it (logged out).
+    pub ended: bool,
 }
 
 /// Which rows of the status page to list.

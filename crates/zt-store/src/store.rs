@@ -4,11 +4,14 @@
 use std::future::Future;
 
 use zt_core::{
-    AgentId, AgentStatus, OrgId, PendingRequest, RecoveryRegistrationView, Seq, UnixTime,
+    AgentId, AgentStatus, OrgId, PendingRequest, RecoveryRegistrationView, Seq, SigningPublicKey,
+    UnixTime,
 };
 
 use crate::error::StoreError;
-use crate::model::{Append, HistoryCursor, HistoryLine, OutboxMessage, Page, StatusFilter};
+use crate::model::{
+    Append, HistoryCursor, HistoryLine, OutboxMessage, Page, SessionRecord, StatusFilter,
+};
 
 /// Storage for organizations' logs and the views of them. Every backend implements it and
 /// passes the conformance suite (`zt_store::conformance`).
@@ -88,7 +91,33 @@ pub trait Store: Send + Sync + 'static {
         expires_at: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Forgets replay keys that expired before `now`; returns how many.
+    /// Records a session the agent started (spec §9.2), already checked by the ledger;
+    /// false if this session key was recorded before (nothing changes then).
+    fn start_session(
+        &self,
+        org: OrgId,
+        session: &SessionRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends `agent`'s session (log out) and remembers it until `until`, whether or not it
+    /// was started here. False, changing nothing, if the session key belongs to another
+    /// agent.
+    fn end_session(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        session_key: SigningPublicKey,
+        until: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// True if the session was ended (its tasks are refused, spec §9.4).
+    fn session_ended(
+        &self,
+        org: OrgId,
+        session_key: SigningPublicKey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets replay keys and sessions that expired before `now`; returns how many.
     fn prune_replay_keys(
         &self,
         now: UnixTime,

@@ -201,10 +201,23 @@ pub async fn check_after_kill<S: Store>(
     acked: Option<Seq>,
 ) -> Result<u64, String> {
     let ledger = Ledger::new(store, setup.host());
-    let head = ledger
-        .read(setup.org, |state| state.head())
-        .await
-        .map_err(|error| format!("the stored log does not verify after a kill: {error}"))?;
+    // A killed client's last COMMIT may still be running in a database server (PostgreSQL
+    // finishes a COMMIT it received before it notices the closed socket): wait until the log
+    // stops moving. A half-written transaction would not heal by waiting, so this hides
+    // nothing the check is for.
+    let mut head = None;
+    for _ in 0..50 {
+        let now = ledger
+            .read(setup.org, |state| state.head())
+            .await
+            .map_err(|error| format!("the stored log does not verify after a kill: {error}"))?;
+        if head == Some(now) {
+            break;
+        }
+        head = Some(now);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let head = head.ok_or("no head")?;
     if let Some(acked) = acked {
         if head.next_seq <= acked {
             return Err(format!(

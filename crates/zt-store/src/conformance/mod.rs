@@ -29,7 +29,7 @@ pub use mirror::{
 };
 pub use pages::{
     appends_are_atomic_and_conflicts_change_nothing, outbox_delivers_once_with_backoff,
-    pages_and_filters, replay_cache_records_each_key_once,
+    pages_and_filters, replay_cache_records_each_key_once, sessions_end_on_every_server,
 };
 pub use races::{first_key_race, two_approvals_race};
 
@@ -75,6 +75,7 @@ macro_rules! conformance_tests {
             appends_are_atomic_and_conflicts_change_nothing,
             pages_and_filters,
             replay_cache_records_each_key_once,
+            sessions_end_on_every_server,
             outbox_delivers_once_with_backoff,
             first_key_race,
             two_approvals_race,

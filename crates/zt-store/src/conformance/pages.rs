@@ -1,8 +1,8 @@
 //! Atomicity, paging and filters, the replay cache, and the outbox.
 
 use zt_core::{
-    AgentKeyState, Changes, NotificationKind, OrgState, PayloadDigest, Role, Seq,
-    TaskAuthorization, TaskBinding, TaskError, TaskKind, UnixTime,
+    AgentKeyState, Changes, NotificationKind, OrgState, PayloadDigest, PromptFrequency, Role, Seq,
+    SessionDelegation, SessionKey, TaskAuthorization, TaskBinding, TaskError, TaskKind, UnixTime,
 };
 use zt_testkit::world::{agent, agent_n};
 
@@ -242,6 +242,99 @@ pub async fn replay_cache_records_each_key_once<F: StoreFactory>(factory: &F) {
         .verify_task(org, &fresh, &binding, now)
         .await
         .unwrap();
+}
+
+/// A session ended on one server is ended on all; only its agent can end it; it is
+/// forgotten once expired.
+pub async fn sessions_end_on_every_server<F: StoreFactory>(factory: &F) {
+    let mut mirror = busy(factory.create().await, 7).await;
+    let (org, now) = (mirror.world.org, mirror.world.now);
+    let store = mirror.ledger.store().clone();
+    let second_server = Ledger::new(
+        factory.another_handle(&store).await,
+        host_from(mirror.world.host.seed()),
+    );
+    let key = mirror.world.state.active_key(agent_n(1)).unwrap().0;
+    let epoch = mirror.world.state.epoch();
+    let mut rng = mirror.world.rng().clone();
+    let session = SessionKey::generate(&mut rng);
+    let delegation = SessionDelegation::issue(
+        mirror.world.keys(key),
+        org,
+        epoch,
+        session.public(),
+        PromptFrequency::Day,
+        now,
+    )
+    .unwrap();
+    let binding = TaskBinding {
+        kind: TaskKind::new("remote-control").unwrap(),
+        payload: PayloadDigest::of(b"session"),
+    };
+    let mut task = || {
+        TaskAuthorization::sign_with_session(
+            &session,
+            &delegation,
+            binding.clone(),
+            now,
+            300,
+            &mut rng,
+        )
+    };
+
+    // Another agent cannot start it, its agent can (twice, harmlessly).
+    assert!(matches!(
+        mirror
+            .ledger
+            .start_session(org, agent_n(2), &delegation, now)
+            .await,
+        Err(LedgerError::Task(TaskError::SessionInvalid))
+    ));
+    for _ in 0..2 {
+        mirror
+            .ledger
+            .start_session(org, agent_n(1), &delegation, now)
+            .await
+            .unwrap();
+    }
+    second_server
+        .verify_task(org, &task(), &binding, now)
+        .await
+        .unwrap();
+
+    // Another agent cannot end it; its agent ends it on the first server...
+    assert!(second_server
+        .end_session(org, agent_n(2), session.public(), now)
+        .await
+        .is_err());
+    assert!(!store.session_ended(org, session.public()).await.unwrap());
+    mirror
+        .ledger
+        .end_session(org, agent_n(1), session.public(), now)
+        .await
+        .unwrap();
+    // ...and the second refuses its tasks, and refuses to start it again.
+    assert!(matches!(
+        second_server.verify_task(org, &task(), &binding, now).await,
+        Err(LedgerError::Task(TaskError::SessionInvalid))
+    ));
+    assert!(matches!(
+        second_server
+            .start_session(org, agent_n(1), &delegation, now)
+            .await,
+        Err(LedgerError::Task(TaskError::SessionInvalid))
+    ));
+
+    // Ended and expired: forgotten (its tasks are refused as expired anyway).
+    let week = PromptFrequency::Week.max_session_seconds();
+    assert!(
+        store
+            .prune_replay_keys(now.plus(week).plus(1))
+            .await
+            .unwrap()
+            >= 1
+    );
+    assert!(!store.session_ended(org, session.public()).await.unwrap());
 }
 
 /// Notifications wait in the outbox until sent; a failed delivery comes back later.
