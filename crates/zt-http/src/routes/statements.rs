@@ -1,0 +1,278 @@
+//! The flows of DESIGN §3 that an agent's client signs: one endpoint per flow, each taking
+//! the signed entry and checking that it is the caller's and of the endpoint's kind before
+//! zt-core decides it (spec §6).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use zt_core::{
+    AgentId, Command, Effect, Head, LogEntry, RequestId, Statement, StatementKind, Warning,
+};
+use zt_store::Store;
+
+use crate::api::{Api, Body, Path};
+use crate::auth::{Authenticator, Caller};
+use crate::error::ApiError;
+use crate::limits::LimitClass;
+use crate::wire::{decode_bytes, Accepted, EntryBody};
+
+type Submitted = Result<(StatusCode, Json<Accepted>), ApiError>;
+
+/// The agent a statement speaks for: the one whose key (or recovery key) signs it.
+fn author(statement: &Statement) -> Option<AgentId> {
+    Some(match statement {
+        Statement::FirstKey(first) => first.agent,
+        Statement::KeyRequest(request) => request.agent,
+        Statement::Approval(judgement)
+        | Statement::Rejection(judgement)
+        | Statement::CodeMismatch(judgement) => judgement.approver,
+        Statement::KeyChange(change) => change.agent,
+        Statement::Revocation(revocation) => revocation.revoker,
+        Statement::RecoveryRegistration(registration) => registration.agent,
+        Statement::RecoveryReset(reset) => reset.agent,
+        Statement::PromptPolicy(change) => change.admin,
+        Statement::EpochStart(_) | Statement::SetRole(_) => return None,
+    })
+}
+
+/// Decodes the body's entry and checks it is a `kind` statement by the caller.
+fn entry_of(body: &EntryBody, caller: &Caller, kind: StatementKind) -> Result<LogEntry, ApiError> {
+    let bytes = decode_bytes(&body.entry, "entry")?;
+    let entry = LogEntry::decode(&bytes)
+        .map_err(|error| ApiError::bad_request("malformed_entry", error.to_string()))?;
+    if entry.kind() != kind {
+        return Err(ApiError::bad_request(
+            "wrong_statement",
+            format!(
+                "this endpoint takes a {kind} statement, not {}",
+                entry.kind()
+            ),
+        ));
+    }
+    if author(entry.statement()) != Some(caller.agent) {
+        return Err(ApiError::forbidden(
+            "not_your_statement",
+            "the statement speaks for another agent than the caller",
+        ));
+    }
+    Ok(entry)
+}
+
+/// Decides and appends the entry for the caller's organization.
+async fn submit<S: Store, A: Authenticator>(
+    api: &Api<S, A>,
+    caller: &Caller,
+    entry: LogEntry,
+) -> Submitted {
+    let kind = entry.kind();
+    let command = Command::from_entry(entry).ok_or_else(|| {
+        ApiError::bad_request("wrong_statement", "host statements are not accepted here")
+    })?;
+    let decision = match api.ledger.execute(caller.org, command, api.now()).await {
+        Ok(decision) => decision,
+        Err(error) => {
+            let error = ApiError::from(error);
+            tracing::info!(org = %caller.org, agent = %caller.agent, %kind, code = error.code, "statement refused");
+            return Err(error);
+        }
+    };
+    let entry = decision.entry.entry();
+    let header = entry.header();
+    tracing::info!(org = %caller.org, agent = %caller.agent, %kind, seq = %header.seq, "statement appended");
+    api.metrics.statement(&kind.to_string());
+    let warnings = decision
+        .effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Warn(Warning::FirstKeyCreatorCannotApprove) => {
+                Some("first_key_creator_cannot_approve".to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    let accepted = Accepted {
+        seq: header.seq,
+        hash: entry.hash(),
+        head: Head {
+            org: header.org,
+            epoch: header.epoch,
+            next_seq: header.seq.next().unwrap_or(header.seq),
+            prev: entry.hash(),
+        },
+        warnings,
+    };
+    Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+pub(crate) fn require_approver(caller: &Caller) -> Result<(), ApiError> {
+    if caller.role.can_approve() {
+        Ok(())
+    } else {
+        Err(ApiError::approvers_only())
+    }
+}
+
+/// `POST /v1/keys/first`: the epoch's first key (spec §6.4).
+pub(crate) async fn first_key<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    let entry = entry_of(&body, &caller, StatementKind::FirstKey)?;
+    submit(&api, &caller, entry).await
+}
+
+/// `POST /v1/keys/requests`: a key request (spec §6.5).
+pub(crate) async fn request_key<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    api.limit(&caller, LimitClass::Reset)?;
+    let entry = entry_of(&body, &caller, StatementKind::KeyRequest)?;
+    submit(&api, &caller, entry).await
+}
+
+/// Checks that the path's request id is the one the judgement names.
+fn judgement_for(entry: &LogEntry, request: RequestId) -> Result<(), ApiError> {
+    match entry.statement() {
+        Statement::Approval(judgement)
+        | Statement::Rejection(judgement)
+        | Statement::CodeMismatch(judgement)
+            if judgement.request == request =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::bad_request(
+            "request_mismatch",
+            "the statement judges another request than the path names",
+        )),
+    }
+}
+
+async fn judge<S: Store, A: Authenticator>(
+    api: Api<S, A>,
+    caller: Caller,
+    request: RequestId,
+    body: EntryBody,
+    kind: StatementKind,
+    class: LimitClass,
+) -> Submitted {
+    require_approver(&caller)?;
+    api.limit(&caller, class)?;
+    let entry = entry_of(&body, &caller, kind)?;
+    judgement_for(&entry, request)?;
+    submit(&api, &caller, entry).await
+}
+
+/// `POST /v1/requests/{request}/approve` (spec §6.6).
+pub(crate) async fn approve<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Path(request): Path<RequestId>,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    judge(
+        api,
+        caller,
+        request,
+        body,
+        StatementKind::Approval,
+        LimitClass::Approve,
+    )
+    .await
+}
+
+/// `POST /v1/requests/{request}/reject` (spec §6.6).
+pub(crate) async fn reject<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Path(request): Path<RequestId>,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    judge(
+        api,
+        caller,
+        request,
+        body,
+        StatementKind::Rejection,
+        LimitClass::Approve,
+    )
+    .await
+}
+
+/// `POST /v1/requests/{request}/wrong-code`: the approver's report that the code the
+/// requester told them does not match (spec §6.6, §7.3).
+pub(crate) async fn wrong_code<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Path(request): Path<RequestId>,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    judge(
+        api,
+        caller,
+        request,
+        body,
+        StatementKind::CodeMismatch,
+        LimitClass::Code,
+    )
+    .await
+}
+
+/// `POST /v1/keys/change` (spec §6.7).
+pub(crate) async fn change_key<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    let entry = entry_of(&body, &caller, StatementKind::KeyChange)?;
+    submit(&api, &caller, entry).await
+}
+
+/// `POST /v1/keys/revoke`: the agent's own key, or (approvers) another agent's (spec §6.8).
+pub(crate) async fn revoke<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    let entry = entry_of(&body, &caller, StatementKind::Revocation)?;
+    if let Statement::Revocation(revocation) = entry.statement() {
+        if revocation.subject != caller.agent {
+            require_approver(&caller)?;
+        }
+    }
+    submit(&api, &caller, entry).await
+}
+
+/// `POST /v1/recovery`: registers a recovery file's keys (spec §6.9).
+pub(crate) async fn register_recovery<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    let entry = entry_of(&body, &caller, StatementKind::RecoveryRegistration)?;
+    submit(&api, &caller, entry).await
+}
+
+/// `POST /v1/recovery/reset`: a new key signed by the recovery key (spec §6.9).
+pub(crate) async fn recovery_reset<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    api.limit(&caller, LimitClass::Reset)?;
+    let entry = entry_of(&body, &caller, StatementKind::RecoveryReset)?;
+    submit(&api, &caller, entry).await
+}
+
+/// `PUT /v1/policy/prompt`: which prompt frequencies agents may choose (spec §6.11).
+pub(crate) async fn set_prompt_policy<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Body(body): Body<EntryBody>,
+) -> Submitted {
+    require_approver(&caller)?;
+    let entry = entry_of(&body, &caller, StatementKind::PromptPolicy)?;
+    submit(&api, &caller, entry).await
+}
