@@ -170,6 +170,10 @@ fn hex(bytes: usize, what: &str) -> Value {
     json!({ "type": "string", "pattern": format!("^[0-9a-f]{{{}}}$", bytes * 2), "description": what })
 }
 
+fn id(what: &str) -> Value {
+    json!({ "type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "description": what })
+}
+
 fn base64(what: &str) -> Value {
     json!({ "type": "string", "contentEncoding": "base64", "description": what })
 }
@@ -207,7 +211,7 @@ fn schemas() -> Value {
             "locked",
         ],
         json!({
-            "request": hex(16, "request id"), "agent": schema_ref("AgentId"), "key": hex(32, "key id"),
+            "request": id("request id"), "agent": schema_ref("AgentId"), "key": hex(32, "key id"),
             "seq": { "type": "integer" }, "time": { "type": "integer" },
             "mismatches": { "type": "integer" }, "locked": { "type": "boolean" },
         }),
@@ -228,8 +232,8 @@ fn schemas() -> Value {
         )
     };
     json!({
-        "OrgId": hex(16, "organization id"),
-        "AgentId": hex(16, "agent id"),
+        "OrgId": id("organization id"),
+        "AgentId": id("agent id"),
         "Role": { "enum": ["member", "admin", "super-admin", "removed"] },
         "Frequency": { "enum": ["each-task", "day", "week"] },
         "Head": head,

@@ -368,7 +368,7 @@ async fn every_documented_route_is_mounted_and_needs_credentials() {
     for route in zt_http::openapi::ROUTES {
         let path = route
             .path
-            .replace("{request}", &"00".repeat(16))
+            .replace("{request}", "00000000-0000-0000-0000-000000000000")
             .replace("{session_key}", &"00".repeat(32));
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
         let reply = h
