@@ -58,7 +58,8 @@ async fn malformed_bodies_are_4xx_with_a_code_and_change_nothing() {
     let (mut h, request) = organization(10).await;
     let approve = format!("/v1/requests/{request}/approve");
     let json = Some("application/json");
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, StatusCode, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "not JSON",
             json,
