@@ -410,6 +410,21 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn claim_notification(
+        &self,
+        id: i64,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        Ok(match self.data().outbox.get_mut(&id) {
+            Some(row) if !row.sent && row.due <= now => {
+                row.due = until;
+                true
+            }
+            _ => false,
+        })
+    }
+
     async fn notification_sent(&self, id: i64) -> Result<(), StoreError> {
         if let Some(row) = self.data().outbox.get_mut(&id) {
             row.sent = true;

@@ -524,6 +524,23 @@ impl Store for SqlStore {
         rows.iter().map(rows::outbox).collect()
     }
 
+    async fn claim_notification(
+        &self,
+        id: i64,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let claimed =
+            sqlx::query("UPDATE outbox SET due = $3 WHERE id = $1 AND sent = 0 AND due <= $2")
+                .bind(id)
+                .bind(int(now.0))
+                .bind(int(until.0))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     async fn notification_sent(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET sent = 1 WHERE id = $1")
             .bind(id)

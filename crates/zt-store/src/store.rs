@@ -130,6 +130,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
 
+    /// Claims a due notification for sending until `until`: true for exactly one of several
+    /// servers asking at once; false if it is not due at `now` (claimed, sent or gone).
+    fn claim_notification(
+        &self,
+        id: i64,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Marks a notification sent.
     fn notification_sent(&self, id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 

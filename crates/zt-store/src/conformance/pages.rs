@@ -373,6 +373,27 @@ pub async fn outbox_delivers_once_with_backoff<F: StoreFactory>(factory: &F) {
         .unwrap();
     let back = retry.iter().find(|m| m.id == first.id).unwrap();
     assert_eq!(back.attempts, 1);
+    // Two servers draining the outbox: one claims a message, the other cannot until the
+    // claim lapses (a sender that crashed mid-send is replaced, never doubled meanwhile).
+    let at = retry_at(now, 0);
+    assert!(store
+        .claim_notification(back.id, at, at.plus(60))
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_notification(back.id, at, at.plus(60))
+        .await
+        .unwrap());
+    assert!(store
+        .due_notifications(at, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.id != back.id));
+    assert!(store
+        .claim_notification(back.id, at.plus(60), at.plus(120))
+        .await
+        .unwrap());
     for message in &retry {
         store.notification_sent(message.id).await.unwrap();
     }
