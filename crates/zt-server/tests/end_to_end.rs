@@ -1,0 +1,297 @@
+//! A real `zt-server` process on SQLite, driven over HTTP as clients and an admin would,
+//! with e-mail to a local SMTP sink.
+
+mod common;
+
+use common::{add_agent, admin, fast_keys, scratch, Client, Server, SmtpSink};
+use rand_core::OsRng;
+use serde_json::json;
+use zt_core::{
+    verify_encoded_log, AccessSecret, CodeJudgement, LogEntry, OrgId, PayloadDigest, RequestId,
+    TaskAuthorization, TaskBinding, TaskKind, TrustRoot, VerificationCode,
+};
+use zt_http::wire::{decode_bytes, encode_bytes};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_flow_against_a_real_server_with_mail() {
+    let sink = SmtpSink::start().await;
+    let (dir, key) = scratch();
+    let db = format!("sqlite://{}", dir.path().join("zt.sqlite").display());
+    let org: OrgId = admin(&db, &key, &["org", "create"]).trim().parse().unwrap();
+    let alice = add_agent(&db, &key, &org.to_string(), "alice@example.test", "admin");
+    let bob = add_agent(&db, &key, &org.to_string(), "bob@example.test", "member");
+    let server = Server::start(
+        &db,
+        &key,
+        &["--smtp-url", &sink.url(), "--mail-from", "zt@example.test"],
+    );
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+
+    let a = Client::new(&server.url, &alice, org);
+    let b = Client::new(&server.url, &bob, org);
+    let alice_keys = fast_keys(org, alice.id);
+    let (status, body) = a.first_key(&alice_keys).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Bob requests a key; his client shows the code; he tells Alice; her client compares.
+    let bob_keys = fast_keys(org, bob.id);
+    let request = RequestId::random(&mut OsRng);
+    let entry = b
+        .builder()
+        .await
+        .key_request(
+            bob.id,
+            request,
+            &bob_keys,
+            &AccessSecret::random(&mut OsRng),
+            &mut OsRng,
+        )
+        .unwrap();
+    assert_eq!(b.submit("/v1/keys/requests", &entry).await.0, 201);
+    let told = VerificationCode::of_request(&entry).unwrap();
+    let (_, detail) = a.get(&format!("/v1/requests/{request}")).await;
+    let fetched =
+        LogEntry::decode(&decode_bytes(detail["entry"].as_str().unwrap(), "entry").unwrap())
+            .unwrap();
+    let Some(CodeJudgement::Matches(approval)) =
+        a.builder()
+            .await
+            .judge_code(&fetched, &told, alice.id, &alice_keys)
+    else {
+        panic!("the codes match");
+    };
+    let (status, body) = a
+        .submit(&format!("/v1/requests/{request}/approve"), &approval)
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // Bob is told by e-mail, through SMTP.
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].to, vec!["bob@example.test".to_owned()]);
+    assert!(
+        mails[0]
+            .data
+            .contains("Subject: Your zt signature key was approved"),
+        "{}",
+        mails[0].data
+    );
+
+    // Bob's task, verified by the server once.
+    let binding = TaskBinding {
+        kind: TaskKind::new("remote-control").unwrap(),
+        payload: PayloadDigest::of(b"screen"),
+    };
+    let task = TaskAuthorization::sign(
+        &bob_keys,
+        org,
+        zt_core::Epoch(0),
+        binding.clone(),
+        common::now(),
+        120,
+        &mut OsRng,
+    );
+    let body = json!({ "authorization": encode_bytes(&task.encode()), "kind": "remote-control", "payload_digest": binding.payload.to_string() });
+    assert_eq!(a.post("/v1/tasks/verify", body.clone()).await.0, 200);
+    assert_eq!(
+        a.post("/v1/tasks/verify", body).await.1["code"],
+        json!("task_replayed")
+    );
+
+    // An auditor verifies the served log from the pinned root and finds both keys.
+    let (_, info) = a.get("/v1/org").await;
+    let root: TrustRoot = info["root"].as_str().unwrap().parse().unwrap();
+    let (_, log) = a.get("/v1/log?limit=1000").await;
+    let entries: Vec<Vec<u8>> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| decode_bytes(e.as_str().unwrap(), "entry").unwrap())
+        .collect();
+    let verified = verify_encoded_log(&root, &entries, zt_core::VerifyMode::Strict).unwrap();
+    assert_eq!(verified.active_keys().len(), 2);
+
+    // Deprovisioning while the server runs: Bob's key is revoked at once, his token stops,
+    // and he is told.
+    admin(
+        &db,
+        &key,
+        &[
+            "agent",
+            "remove",
+            "--org",
+            &org.to_string(),
+            "--email",
+            "bob@example.test",
+        ],
+    );
+    assert_eq!(b.get("/v1/org").await.0, 401);
+    let (_, status) = a.get("/v1/status?state=revoked").await;
+    assert_eq!(status["items"][0]["agent"], json!(bob.id.to_string()));
+    let mails = sink.wait_for(2).await;
+    assert!(
+        mails[1]
+            .data
+            .contains("Subject: Your zt signature key was revoked"),
+        "{}",
+        mails[1].data
+    );
+
+    // Metrics, then a graceful stop. The log never shows a token.
+    let metrics = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("zt_statements_total{kind=\"approval\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("zt_task_verifications_total{outcome=\"accepted\"} 1"),
+        "{metrics}"
+    );
+    let log = server.log.clone();
+    assert!(server.terminate(), "a graceful shutdown exits 0");
+    let log = log.lock().unwrap().clone();
+    assert!(log.contains("statement appended"), "{log}");
+    for token in [&alice.token, &bob.token] {
+        assert!(!log.contains(token.as_str()), "the server logged a token");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_survives_an_unreachable_relay_and_a_restart() {
+    // A port with nothing listening: the relay is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let relay = format!("smtp://127.0.0.1:{port}");
+    let (dir, key) = scratch();
+    let db = format!("sqlite://{}", dir.path().join("zt.sqlite").display());
+    let org: OrgId = admin(&db, &key, &["org", "create"]).trim().parse().unwrap();
+    let alice = add_agent(&db, &key, &org.to_string(), "alice@example.test", "admin");
+    let bob = add_agent(&db, &key, &org.to_string(), "bob@example.test", "admin");
+    let args = ["--smtp-url", relay.as_str(), "--mail-retry-seconds", "1"];
+    let server = Server::start(&db, &key, &args);
+    let a = Client::new(&server.url, &alice, org);
+    let alice_keys = fast_keys(org, alice.id);
+    assert_eq!(a.first_key(&alice_keys).await.0, 201);
+    let bob_keys = fast_keys(org, bob.id);
+    let b = Client::new(&server.url, &bob, org);
+    let request = RequestId::random(&mut OsRng);
+    let entry = b
+        .builder()
+        .await
+        .key_request(
+            bob.id,
+            request,
+            &bob_keys,
+            &AccessSecret::random(&mut OsRng),
+            &mut OsRng,
+        )
+        .unwrap();
+    assert_eq!(b.submit("/v1/keys/requests", &entry).await.0, 201);
+    let code = VerificationCode::of_request(&entry).unwrap();
+    let Some(CodeJudgement::Matches(approval)) =
+        a.builder()
+            .await
+            .judge_code(&entry, &code, alice.id, &alice_keys)
+    else {
+        panic!("the codes match");
+    };
+    assert_eq!(
+        a.submit(&format!("/v1/requests/{request}/approve"), &approval)
+            .await
+            .0,
+        201
+    );
+
+    // The first attempt fails and is rescheduled; then the server goes away.
+    for _ in 0..100 {
+        if server.log.lock().unwrap().contains("will retry") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        server.log.lock().unwrap().contains("will retry"),
+        "{}",
+        server.log.lock().unwrap()
+    );
+    assert!(server.terminate());
+
+    // The relay comes back, a new server process starts, and the mail is delivered.
+    let sink = SmtpSink::start_on(port).await;
+    let _server = Server::start(&db, &key, &args);
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "the mail was lost");
+    assert_eq!(mails[0].to, vec!["bob@example.test".to_owned()]);
+}
+
+#[test]
+fn administration_errors_are_clear_and_exit_1() {
+    let (dir, key) = scratch();
+    let db = format!("sqlite://{}", dir.path().join("zt.sqlite").display());
+    let org = admin(&db, &key, &["org", "create"]).trim().to_owned();
+    add_agent(&db, &key, &org, "alice@example.test", "admin");
+    let run = |args: &[&str]| {
+        std::process::Command::new(common::BINARY)
+            .args(args)
+            .args(["--database-url", &db])
+            .arg("--host-key-file")
+            .arg(&key)
+            .output()
+            .unwrap()
+    };
+    let taken = run(&[
+        "agent",
+        "add",
+        "--org",
+        &org,
+        "--email",
+        "alice@example.test",
+    ]);
+    assert_eq!(taken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&taken.stderr)
+        .contains("error: an agent with e-mail alice@example.test already exists"));
+    let bad_email = run(&["agent", "add", "--org", &org, "--email", "not-an-address"]);
+    assert_eq!(bad_email.status.code(), Some(1));
+    let unknown_org = run(&[
+        "agent",
+        "add",
+        "--org",
+        "00000000-0000-0000-0000-000000000000",
+        "--email",
+        "x@example.test",
+    ]);
+    assert!(String::from_utf8_lossy(&unknown_org.stderr).contains("not found"));
+    let bad_role = run(&[
+        "agent",
+        "add",
+        "--org",
+        &org,
+        "--email",
+        "y@example.test",
+        "--role",
+        "root",
+    ]);
+    assert_eq!(bad_role.status.code(), Some(2), "a usage error");
+    let bad_url = std::process::Command::new(common::BINARY)
+        .args(["org", "create", "--database-url", "mysql://x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad_url.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_url.stderr).contains("unsupported database URL"));
+}
