@@ -79,8 +79,8 @@ async fn two_servers_on_one_postgres_keep_every_guarantee() {
     let head = client(0).head().await;
     let mut racers = Vec::new();
     let mut keys: BTreeMap<usize, Arc<AgentKeys>> = BTreeMap::new();
-    for i in 0..16 {
-        let keys_i = fast_keys(org, agents[i].id);
+    for (i, agent) in agents.iter().enumerate() {
+        let keys_i = fast_keys(org, agent.id);
         let entry = EntryBuilder::new(head, common::now())
             .first_key(
                 agents[i].id,
