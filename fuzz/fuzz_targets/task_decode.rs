@@ -1,11 +1,12 @@
-//! The task-authorization decoder and verifier (spec §9): never panics; an accepted encoding
-//! is canonical; verification of anything decoded returns a result, never a panic.
+//! The task-authorization and session-delegation decoders and verifiers (spec §9): never
+//! panics; an accepted encoding is canonical; verification of anything decoded returns a
+//! result, never a panic.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use zt_core::{InMemoryReplayGuard, PayloadDigest, Role, TaskAuthorization, TaskBinding, TaskKind};
+use zt_core::{InMemoryReplayGuard, PayloadDigest, Role, SessionDelegation, TaskAuthorization, TaskBinding, TaskKind};
 use zt_testkit::world::{agent, World};
 
 fn world() -> &'static World {
@@ -19,6 +20,12 @@ fn world() -> &'static World {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // A session delegation sent on its own (spec §9.2): canonical when accepted, and its
+    // check returns a result.
+    if let Ok(delegation) = SessionDelegation::decode(data) {
+        assert_eq!(delegation.encode(), data, "an accepted delegation must be canonical");
+        let _ = world().state.check_delegation(&delegation, world().now);
+    }
     let Ok(authorization) = TaskAuthorization::decode(data) else { return };
     assert_eq!(authorization.encode(), data, "an accepted authorization must be canonical");
     let world = world();
