@@ -1,0 +1,224 @@
+//! HTTP on loopback (not a timed test; prints figures).
+//!
+//! 1. Task verification: `POST /v1/tasks/verify` on the real server application (SQLite,
+//!    API tokens, replay cache) and on the zt-http router over the memory store, beside a
+//!    bare axum handler that reads the same request and runs one `verify_strict`. Rounds
+//!    alternate, each sends the same number of requests from 16 concurrent connections;
+//!    the ratio of medians is the figure (absolute rates drift on shared machines).
+//! 2. Approving a request: `POST /v1/requests/{id}/approve` with an approval the client
+//!    already signed (its key derivation excluded), HTTP plus SQLite commit: p50 and p99.
+//!
+//! `cargo bench -p zt-benches --bench http` (`ZT_BENCH_REQUESTS=N` per round, default 20000).
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, reason = "a benchmark that prints")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use ed25519_dalek::{Signer, SigningKey};
+use rand_core::{OsRng, RngCore};
+use serde_json::json;
+use zt_core::{
+    AccessSecret, AgentId, AgentKeys, Command, EntryBuilder, HostKey, KdfParams, OrgId,
+    PayloadDigest, RequestId, Role, Salt, TaskAuthorization, TaskBinding, TaskKind,
+};
+use zt_http::wire::encode_bytes;
+use zt_http::{Api, ApiConfig, Authenticator, Caller, Clock, RateLimits, SystemClock, Unauthenticated};
+use zt_server::host::Host;
+use zt_server::serve::{app, ServeConfig};
+use zt_store::Ledger;
+
+const CONNECTIONS: usize = 16;
+const ROUNDS: usize = 3;
+
+fn keys(org: OrgId, agent: AgentId) -> AgentKeys {
+    let mut stretched = [0u8; 32];
+    OsRng.fill_bytes(&mut stretched);
+    AgentKeys::from_stretched(&stretched, KdfParams::DEFAULT, Salt::random(&mut OsRng), org, agent)
+}
+
+/// The memory-store variant's caller: whoever presents the one token.
+#[derive(Clone)]
+struct OneCaller(Caller);
+
+impl Authenticator for OneCaller {
+    async fn authenticate(&self, _: &axum::http::request::Parts) -> Result<Caller, Unauthenticated> {
+        Ok(self.0)
+    }
+}
+
+async fn listen(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{address}")
+}
+
+/// Sends every body once, from `CONNECTIONS` workers; returns requests per second.
+async fn load(client: &reqwest::Client, url: &str, token: &str, bodies: Vec<Vec<u8>>) -> f64 {
+    let total = bodies.len();
+    let bodies = Arc::new(std::sync::Mutex::new(bodies));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (client, url, token, bodies) = (client.clone(), url.to_owned(), token.to_owned(), bodies.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Some(body) = bodies.lock().unwrap().pop() else { return };
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn main() {
+    let requests: usize = std::env::var("ZT_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let store = zt_store_sqlite::open(dir.path().join("zt.sqlite")).await.unwrap();
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            outbox_interval: Duration::from_secs(3600),
+            mail_retry_seconds: 30,
+            api: ApiConfig { rate_limits: RateLimits::unlimited(), ..ApiConfig::default() },
+        };
+        let (router, api) = app(store, HostKey::generate(&mut OsRng), &config);
+        let host = Host::new(api.ledger().clone());
+        let now = SystemClock.now();
+        let org = host.create_org(now).await.unwrap();
+        let (alice, token) = host.add_agent(org, "alice@example.test", Role::Admin, now).await.unwrap();
+        let token = token.expose().to_owned();
+        let alice_keys = keys(org, alice);
+        let head = api.ledger().read(org, |s| s.head()).await.unwrap();
+        let first = EntryBuilder::new(head, now).first_key(alice, &alice_keys, &AccessSecret::random(&mut OsRng), &mut OsRng).unwrap();
+        api.ledger().execute(org, Command::CreateFirstKey(first), now).await.unwrap();
+        let zt_sqlite = listen(router).await;
+
+        // A second organization in memory, behind the zt-http router alone.
+        let memory = Arc::new(Ledger::new(zt_store_memory::MemoryStore::new(), HostKey::generate(&mut OsRng)));
+        let memory_org = OrgId::random(&mut OsRng);
+        memory.create_org(memory_org, now).await.unwrap();
+        let bob = AgentId::random(&mut OsRng);
+        let bob_keys = keys(memory_org, bob);
+        let head = memory.read(memory_org, |s| s.head()).await.unwrap();
+        let first = EntryBuilder::new(head, now).first_key(bob, &bob_keys, &AccessSecret::random(&mut OsRng), &mut OsRng).unwrap();
+        memory.execute(memory_org, Command::CreateFirstKey(first), now).await.unwrap();
+        let caller = OneCaller(Caller { org: memory_org, agent: bob, role: Role::Admin });
+        let config = ApiConfig { rate_limits: RateLimits::unlimited(), ..ApiConfig::default() };
+        let zt_memory = listen(zt_http::router(Api::new(memory, caller, config))).await;
+
+        // The floor: read the request, run one verify_strict.
+        let floor_key = SigningKey::generate(&mut OsRng);
+        let message = vec![7u8; 160];
+        let signature = floor_key.sign(&message);
+        let verifying = floor_key.verifying_key();
+        let bare = Router::new().route(
+            "/verify",
+            post(move |body: Bytes| {
+                let message = message.clone();
+                async move {
+                    let _ = body;
+                    if verifying.verify_strict(&message, &signature).is_ok() { StatusCode::OK } else { StatusCode::FORBIDDEN }
+                }
+            }),
+        );
+        let bare = listen(bare).await;
+
+        let binding = TaskBinding { kind: TaskKind::new("remote-execution").unwrap(), payload: PayloadDigest::of(b"Get-Process") };
+        let bodies = |keys: &AgentKeys, org: OrgId, count: usize| -> Vec<Vec<u8>> {
+            (0..count)
+                .map(|_| {
+                    let task = TaskAuthorization::sign(keys, org, zt_core::Epoch(0), binding.clone(), SystemClock.now(), 600, &mut OsRng);
+                    serde_json::to_vec(&json!({
+                        "authorization": encode_bytes(&task.encode()),
+                        "kind": "remote-execution",
+                        "payload_digest": binding.payload.to_string(),
+                    }))
+                    .unwrap()
+                })
+                .collect()
+        };
+        let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap();
+        let (mut floor, mut over_sqlite, mut over_memory) = (Vec::new(), Vec::new(), Vec::new());
+        // Warm-up, then alternate.
+        load(&client, &format!("{bare}/verify"), "x", bodies(&alice_keys, org, 1000)).await;
+        for round in 0..ROUNDS {
+            floor.push(load(&client, &format!("{bare}/verify"), "x", bodies(&alice_keys, org, requests)).await);
+            over_sqlite.push(load(&client, &format!("{zt_sqlite}/v1/tasks/verify"), &token, bodies(&alice_keys, org, requests)).await);
+            over_memory.push(load(&client, &format!("{zt_memory}/v1/tasks/verify"), "x", bodies(&bob_keys, memory_org, requests)).await);
+            println!(
+                "round {round}: bare verify_strict {:.0}/s, zt-server (SQLite) {:.0}/s, zt-http (memory) {:.0}/s",
+                floor[round], over_sqlite[round], over_memory[round]
+            );
+        }
+        let (floor, over_sqlite, over_memory) = (median(floor), median(over_sqlite), median(over_memory));
+        println!("task verification over HTTP, {CONNECTIONS} connections, {requests} requests a round, median of {ROUNDS}:");
+        println!("  bare axum + verify_strict   {floor:>8.0} req/s");
+        println!("  zt-server (SQLite)          {over_sqlite:>8.0} req/s   ratio {:.2} (goal >= 0.70)", over_sqlite / floor);
+        println!("  zt-http (memory store)      {over_memory:>8.0} req/s   ratio {:.2}", over_memory / floor);
+
+        // Approvals: members request (not timed), Alice's client signed each approval; time
+        // the HTTP request and the SQLite commit.
+        let mut latencies = Vec::new();
+        for i in 0..300 {
+            let now = SystemClock.now();
+            let (member, _) = host.add_agent(org, &format!("member{i}@example.test"), Role::Member, now).await.unwrap();
+            let member_keys = keys(org, member);
+            let request = RequestId::random(&mut OsRng);
+            let head = api.ledger().read(org, |s| s.head()).await.unwrap();
+            let entry = EntryBuilder::new(head, now).key_request(member, request, &member_keys, &AccessSecret::random(&mut OsRng), &mut OsRng).unwrap();
+            api.ledger().execute(org, Command::RequestKey(entry.clone()), now).await.unwrap();
+            let head = api.ledger().read(org, |s| s.head()).await.unwrap();
+            let zt_core::Statement::KeyRequest(body) = entry.statement() else { unreachable!() };
+            let approval = EntryBuilder::new(head, now).approval(body, entry.hash(), alice, &alice_keys);
+            let payload = json!({ "entry": encode_bytes(approval.encoded()) });
+            let started = Instant::now();
+            let response = client
+                .post(format!("{zt_sqlite}/v1/requests/{request}/approve"))
+                .bearer_auth(&token)
+                .json(&payload)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let _ = response.bytes().await.unwrap();
+            latencies.push(started.elapsed());
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        latencies.sort();
+        println!(
+            "approval over HTTP + SQLite commit ({} approvals): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms (goal p99 < 10 ms)",
+            latencies.len(),
+            percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+            percentile(&latencies, 0.9).as_secs_f64() * 1000.0,
+            percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        );
+    });
+}
