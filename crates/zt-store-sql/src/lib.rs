@@ -16,6 +16,7 @@
     clippy::indexing_slicing
 )]
 
+mod replay;
 mod rows;
 
 use sqlx::any::AnyRow;
@@ -36,6 +37,7 @@ use crate::rows::{int, notification_word, role_word, state_word};
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pool: AnyPool,
+    replay: replay::ReplayWriter,
 }
 
 /// Wraps a database failure.
@@ -46,7 +48,10 @@ pub fn backend(error: sqlx::Error) -> StoreError {
 impl SqlStore {
     /// A store over a migrated database.
     pub fn from_pool(pool: AnyPool) -> SqlStore {
-        SqlStore { pool }
+        SqlStore {
+            pool,
+            replay: replay::ReplayWriter::default(),
+        }
     }
 
     /// The pool, for backends' own maintenance and tests.
@@ -428,14 +433,9 @@ impl Store for SqlStore {
         key: [u8; 32],
         expires_at: UnixTime,
     ) -> Result<bool, StoreError> {
-        let inserted = sqlx::query("INSERT INTO replay_keys (org, key, expires_at) VALUES ($1, $2, $3) ON CONFLICT (org, key) DO NOTHING")
-            .bind(org.as_bytes().to_vec())
-            .bind(key.to_vec())
-            .bind(int(expires_at.0))
-            .execute(&self.pool)
+        self.replay
+            .first_use(&self.pool, org, key, expires_at)
             .await
-            .map_err(backend)?;
-        Ok(inserted.rows_affected() == 1)
     }
 
     async fn start_session(&self, org: OrgId, session: &SessionRecord) -> Result<bool, StoreError> {

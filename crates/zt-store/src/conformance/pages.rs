@@ -191,6 +191,24 @@ pub async fn replay_cache_records_each_key_once<F: StoreFactory>(factory: &F) {
     assert_eq!(store.prune_replay_keys(now.plus(30)).await.unwrap(), 1);
     assert!(!store.first_use(org, [1; 32], now.plus(60)).await.unwrap());
 
+    // Many at once, each key four times: exactly one of each key's four is first.
+    let racers: Vec<_> = (0..64u8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let key = [100 + i % 16; 32];
+                (key, store.first_use(org, key, now.plus(60)).await.unwrap())
+            })
+        })
+        .collect();
+    let mut firsts = std::collections::BTreeMap::<[u8; 32], u32>::new();
+    for racer in racers {
+        let (key, first) = racer.await.unwrap();
+        *firsts.entry(key).or_default() += u32::from(first);
+    }
+    assert_eq!(firsts.len(), 16);
+    assert!(firsts.values().all(|count| *count == 1), "{firsts:?}");
+
     let key = mirror.world.state.active_key(agent_n(1)).unwrap().0;
     let binding = TaskBinding {
         kind: TaskKind::new("remote-execution").unwrap(),
