@@ -25,7 +25,27 @@ const CHUNK: u32 = 1000;
 /// Host commands are decided again at most this many times after conflicts.
 const MAX_ATTEMPTS: usize = 8;
 
-type Slot = Arc<tokio::sync::Mutex<Option<OrgState>>>;
+type Slot = Arc<OrgSlot>;
+
+/// One organization's cached state, and the checks that it is still current.
+#[derive(Default)]
+struct OrgSlot {
+    state: tokio::sync::RwLock<Option<OrgState>>,
+    /// Stamps arrivals and checks, in order.
+    clock: std::sync::atomic::AtomicU64,
+    /// The stamp of the last check that the store has nothing past the cached head, and
+    /// whether it had nothing. Concurrent readers share a check that started after they
+    /// arrived instead of each asking the store.
+    checked: tokio::sync::Mutex<(u64, bool)>,
+}
+
+impl OrgSlot {
+    fn stamp(&self) -> u64 {
+        self.clock
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            .saturating_add(1)
+    }
+}
 
 /// Verified organization states over a store, for one host key.
 pub struct Ledger<S> {
@@ -57,7 +77,7 @@ impl<S: Store> Ledger<S> {
     /// Creates an organization: the host's first entry (spec §4.5).
     pub async fn create_org(&self, org: OrgId, now: UnixTime) -> Result<(), LedgerError> {
         let slot = self.slot(org);
-        let mut state = slot.lock().await;
+        let mut state = slot.state.write().await;
         let (created, genesis) = OrgState::create(org, &self.host, now);
         let append = Append::new(genesis.into_entry(), zt_core::Changes::default(), &[]);
         self.store.create_org(&append).await?;
@@ -65,15 +85,43 @@ impl<S: Store> Ledger<S> {
         Ok(())
     }
 
-    /// Runs `read` on the organization's current, verified state.
+    /// Runs `read` on the organization's current, verified state: the cached state, once
+    /// the store confirms nothing was appended since (one indexed query), or the state
+    /// caught up with what other servers appended. Reads run concurrently; only catching
+    /// up and commands take the organization exclusively.
     pub async fn read<R>(
         &self,
         org: OrgId,
         read: impl FnOnce(&OrgState) -> R,
     ) -> Result<R, LedgerError> {
         let slot = self.slot(org);
-        let mut state = slot.lock().await;
-        let state = self.refresh(org, &mut state).await?;
+        let arrived = slot.stamp();
+        {
+            let cached = slot.state.read().await;
+            if let Some(state) = cached.as_ref() {
+                let mut checked = slot.checked.lock().await;
+                let current = if checked.0 > arrived {
+                    // A check that began after this read arrived: anything committed before
+                    // the read arrived, it saw.
+                    checked.1
+                } else {
+                    let stamp = slot.stamp();
+                    let newer = self.store.entries(org, state.head().next_seq, 1).await?;
+                    *checked = (stamp, newer.is_empty());
+                    newer.is_empty()
+                };
+                drop(checked);
+                if current {
+                    return Ok(read(state));
+                }
+            }
+        }
+        let mut exclusive = slot.state.write().await;
+        self.refresh(org, &mut exclusive).await?;
+        let shared = exclusive.downgrade();
+        let state = shared
+            .as_ref()
+            .ok_or(LedgerError::Store(StoreError::NotFound(org)))?;
         Ok(read(state))
     }
 
@@ -86,7 +134,7 @@ impl<S: Store> Ledger<S> {
         now: UnixTime,
     ) -> Result<Decision, LedgerError> {
         let slot = self.slot(org);
-        let mut guard = slot.lock().await;
+        let mut guard = slot.state.write().await;
         for _ in 0..MAX_ATTEMPTS {
             let state = self.refresh(org, &mut guard).await?;
             let context = Context {
@@ -220,7 +268,7 @@ impl<S: Store> Ledger<S> {
     /// Forgets the cached state of an organization (the next use loads it again).
     pub async fn forget(&self, org: OrgId) {
         let slot = self.slot(org);
-        *slot.lock().await = None;
+        *slot.state.write().await = None;
     }
 
     fn slot(&self, org: OrgId) -> Slot {
