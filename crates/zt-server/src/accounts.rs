@@ -2,6 +2,10 @@
 //! It stands in for a host's account login (zt itself logs nobody in). Tokens are shown
 //! once and stored only as SHA-256 hashes; a removed agent's token stops working.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 use zeroize::Zeroizing;
@@ -198,9 +202,58 @@ fn account(row: &sqlx::any::AnyRow) -> Result<Account, ServerError> {
     })
 }
 
-/// `Authorization: Bearer <token>` against the accounts table.
+/// How long a token's lookup is reused. A role change or removal reaches the API within
+/// this time; the log (which decides every statement and task) sees it at once.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Cached lookups kept at most (the cache is emptied when full).
+const TOKEN_CACHE_SIZE: usize = 10_000;
+
+type TokenCache = HashMap<Vec<u8>, (Account, Instant)>;
+
+/// `Authorization: Bearer <token>` against the accounts table, each lookup reused for
+/// [`TOKEN_CACHE_TTL`] (keyed by the token's hash; the token itself is not kept).
 #[derive(Clone, Debug)]
-pub struct TokenAuth(pub Accounts);
+pub struct TokenAuth {
+    accounts: Accounts,
+    cache: Arc<Mutex<TokenCache>>,
+}
+
+impl TokenAuth {
+    /// Authentication against `accounts`.
+    pub fn new(accounts: Accounts) -> TokenAuth {
+        TokenAuth {
+            accounts,
+            cache: Arc::default(),
+        }
+    }
+
+    async fn lookup(&self, token: &str) -> Result<Option<Account>, ServerError> {
+        let hash = token_hash(token);
+        let now = Instant::now();
+        {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((account, fetched)) = cache.get(&hash) {
+                if now.saturating_duration_since(*fetched) < TOKEN_CACHE_TTL {
+                    return Ok(Some(account.clone()));
+                }
+            }
+        }
+        let account = self.accounts.authenticate(token).await?;
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= TOKEN_CACHE_SIZE {
+            cache.clear();
+        }
+        match &account {
+            Some(account) => {
+                cache.insert(hash, (account.clone(), now));
+            }
+            None => {
+                cache.remove(&hash);
+            }
+        }
+        Ok(account)
+    }
+}
 
 impl Authenticator for TokenAuth {
     async fn authenticate(
@@ -213,7 +266,7 @@ impl Authenticator for TokenAuth {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or(Unauthenticated)?;
-        match self.0.authenticate(token.trim()).await {
+        match self.lookup(token.trim()).await {
             Ok(Some(account)) => Ok(Caller {
                 org: account.org,
                 agent: account.agent,

@@ -69,7 +69,7 @@ pub fn app(
     config: &ServeConfig,
 ) -> (Router, Api<SqlStore, TokenAuth>) {
     let ledger = Arc::new(Ledger::new(store.clone(), host));
-    let auth = TokenAuth(Accounts::new(&store));
+    let auth = TokenAuth::new(Accounts::new(&store));
     let api = Api::new(ledger, auth, config.api);
     let ops = Router::new()
         .route("/healthz", get(healthz))
