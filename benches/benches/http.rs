@@ -10,7 +10,11 @@
 //!
 //! `cargo bench -p zt-benches --bench http` (`ZT_BENCH_REQUESTS=N` per round, default 20000).
 
-#![allow(clippy::print_stdout, clippy::unwrap_used, reason = "a benchmark that prints")]
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    reason = "a benchmark that prints"
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +31,9 @@ use zt_core::{
     PayloadDigest, RequestId, Role, Salt, TaskAuthorization, TaskBinding, TaskKind,
 };
 use zt_http::wire::encode_bytes;
-use zt_http::{Api, ApiConfig, Authenticator, Caller, Clock, RateLimits, SystemClock, Unauthenticated};
+use zt_http::{
+    Api, ApiConfig, Authenticator, Caller, Clock, RateLimits, SystemClock, Unauthenticated,
+};
 use zt_server::host::Host;
 use zt_server::serve::{app, ServeConfig};
 use zt_store::Ledger;
@@ -38,7 +44,13 @@ const ROUNDS: usize = 3;
 fn keys(org: OrgId, agent: AgentId) -> AgentKeys {
     let mut stretched = [0u8; 32];
     OsRng.fill_bytes(&mut stretched);
-    AgentKeys::from_stretched(&stretched, KdfParams::DEFAULT, Salt::random(&mut OsRng), org, agent)
+    AgentKeys::from_stretched(
+        &stretched,
+        KdfParams::DEFAULT,
+        Salt::random(&mut OsRng),
+        org,
+        agent,
+    )
 }
 
 /// The memory-store variant's caller: whoever presents the one token.
@@ -46,7 +58,10 @@ fn keys(org: OrgId, agent: AgentId) -> AgentKeys {
 struct OneCaller(Caller);
 
 impl Authenticator for OneCaller {
-    async fn authenticate(&self, _: &axum::http::request::Parts) -> Result<Caller, Unauthenticated> {
+    async fn authenticate(
+        &self,
+        _: &axum::http::request::Parts,
+    ) -> Result<Caller, Unauthenticated> {
         Ok(self.0)
     }
 }
@@ -65,10 +80,17 @@ async fn load(client: &reqwest::Client, url: &str, token: &str, bodies: Vec<Vec<
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..CONNECTIONS {
-        let (client, url, token, bodies) = (client.clone(), url.to_owned(), token.to_owned(), bodies.clone());
+        let (client, url, token, bodies) = (
+            client.clone(),
+            url.to_owned(),
+            token.to_owned(),
+            bodies.clone(),
+        );
         workers.push(tokio::spawn(async move {
             loop {
-                let Some(body) = bodies.lock().unwrap().pop() else { return };
+                let Some(body) = bodies.lock().unwrap().pop() else {
+                    return;
+                };
                 let response = client
                     .post(&url)
                     .bearer_auth(&token)
@@ -77,7 +99,12 @@ async fn load(client: &reqwest::Client, url: &str, token: &str, bodies: Vec<Vec<
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+                assert_eq!(
+                    response.status(),
+                    StatusCode::OK,
+                    "{}",
+                    response.text().await.unwrap()
+                );
             }
         }));
     }
@@ -98,8 +125,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let requests: usize = std::env::var("ZT_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let requests: usize = std::env::var("ZT_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let store = zt_store_sqlite::open(dir.path().join("zt.sqlite")).await.unwrap();

@@ -83,6 +83,56 @@ async fn every_flow_against_a_real_server_with_mail() {
         mails[0].data
     );
 
+    // Bob makes a recovery file and resets his key with it: he and the admins are told.
+    let recovery = zt_core::RecoveryKeys::generate(org, bob.id, &mut OsRng);
+    let entry = b
+        .builder()
+        .await
+        .recovery_registration(
+            bob.id,
+            &bob_keys,
+            &recovery,
+            &AccessSecret::random(&mut OsRng),
+            &mut OsRng,
+        )
+        .unwrap();
+    assert_eq!(b.submit("/v1/recovery", &entry).await.0, 201);
+    let renewed = fast_keys(org, bob.id);
+    let entry = b
+        .builder()
+        .await
+        .recovery_reset(
+            bob.id,
+            bob_keys.key_id(),
+            &recovery,
+            &renewed,
+            &AccessSecret::random(&mut OsRng),
+            &mut OsRng,
+        )
+        .unwrap();
+    assert_eq!(b.submit("/v1/recovery/reset", &entry).await.0, 201);
+    let bob_keys = renewed;
+    let mails = sink.wait_for(3).await;
+    let to = |who: &str, subject: &str| {
+        mails
+            .iter()
+            .any(|m| m.to == [who.to_owned()] && m.data.contains(subject))
+    };
+    assert!(
+        to(
+            "bob@example.test",
+            "Subject: Your zt signature key was reset with your recovery file"
+        ),
+        "{mails:?}"
+    );
+    assert!(
+        to(
+            "alice@example.test",
+            "Subject: bob@example.test reset their zt signature key with a recovery"
+        ),
+        "{mails:?}"
+    );
+
     // Bob's task, verified by the server once.
     let binding = TaskBinding {
         kind: TaskKind::new("remote-control").unwrap(),
@@ -134,13 +184,53 @@ async fn every_flow_against_a_real_server_with_mail() {
     assert_eq!(b.get("/v1/org").await.0, 401);
     let (_, status) = a.get("/v1/status?state=revoked").await;
     assert_eq!(status["items"][0]["agent"], json!(bob.id.to_string()));
-    let mails = sink.wait_for(2).await;
+    let mails = sink.wait_for(4).await;
     assert!(
-        mails[1]
+        mails[3]
             .data
             .contains("Subject: Your zt signature key was revoked"),
         "{}",
-        mails[1].data
+        mails[3].data
+    );
+
+    // Support resets the organization: every key ends, Alice is told, Bob's old task
+    // authorizations are refused, and the next key is a first key again.
+    let out = admin(&db, &key, &["org", "reset", "--org", &org.to_string()]);
+    assert!(out.contains("epoch 0 ended, epoch 1 begins"), "{out}");
+    let mails = sink.wait_for(5).await;
+    assert_eq!(mails[4].to, vec!["alice@example.test".to_owned()]);
+    assert!(
+        mails[4]
+            .data
+            .contains("Subject: Your organization's zt keys were reset"),
+        "{}",
+        mails[4].data
+    );
+    let (_, mine) = a.get("/v1/keys/me").await;
+    assert_eq!(mine["status"]["state"], json!("reset"), "{mine}");
+    let (_, info) = a.get("/v1/org").await;
+    assert_eq!(
+        (info["epoch"].clone(), info["has_active_key"].clone()),
+        (json!(1), json!(false))
+    );
+    let old_task = TaskAuthorization::sign(
+        &alice_keys,
+        org,
+        zt_core::Epoch(0),
+        binding.clone(),
+        common::now(),
+        120,
+        &mut OsRng,
+    );
+    let body = json!({ "authorization": encode_bytes(&old_task.encode()), "kind": "remote-control", "payload_digest": binding.payload.to_string() });
+    assert_eq!(
+        a.post("/v1/tasks/verify", body).await.1["code"],
+        json!("task_wrong_organization")
+    );
+    assert_eq!(
+        a.first_key(&fast_keys(org, alice.id)).await.0,
+        201,
+        "a first key again"
     );
 
     // Metrics, then a graceful stop. The log never shows a token.
