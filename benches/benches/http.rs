@@ -24,11 +24,11 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use ed25519_dalek::{Signer, SigningKey};
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use serde_json::json;
 use zt_core::{
-    AccessSecret, AgentId, AgentKeys, Command, EntryBuilder, HostKey, KdfParams, OrgId,
-    PayloadDigest, RequestId, Role, Salt, TaskAuthorization, TaskBinding, TaskKind,
+    AccessSecret, AgentId, AgentKeys, Command, EntryBuilder, HostKey, OrgId, PayloadDigest,
+    RequestId, Role, TaskAuthorization, TaskBinding, TaskKind,
 };
 use zt_http::wire::encode_bytes;
 use zt_http::{
@@ -42,15 +42,7 @@ const CONNECTIONS: usize = 16;
 const ROUNDS: usize = 3;
 
 fn keys(org: OrgId, agent: AgentId) -> AgentKeys {
-    let mut stretched = [0u8; 32];
-    OsRng.fill_bytes(&mut stretched);
-    AgentKeys::from_stretched(
-        &stretched,
-        KdfParams::DEFAULT,
-        Salt::random(&mut OsRng),
-        org,
-        agent,
-    )
+    zt_testkit::world::fast_keys(org, agent, &mut OsRng)
 }
 
 /// The memory-store variant's caller: whoever presents the one token.

@@ -3,28 +3,21 @@
 
 mod common;
 
-use common::{add_agent, admin, fast_keys, scratch, Client, Server, SmtpSink};
+use common::{fast_keys, Client, Organization, SmtpSink};
 use rand_core::OsRng;
 use serde_json::json;
 use zt_core::{
-    verify_encoded_log, AccessSecret, CodeJudgement, LogEntry, OrgId, PayloadDigest, RequestId,
-    TaskAuthorization, TaskBinding, TaskKind, TrustRoot, VerificationCode,
+    verify_encoded_log, AccessSecret, PayloadDigest, TaskAuthorization, TaskBinding, TaskKind,
+    TrustRoot,
 };
 use zt_http::wire::{decode_bytes, encode_bytes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_flow_against_a_real_server_with_mail() {
     let sink = SmtpSink::start().await;
-    let (dir, key) = scratch();
-    let db = format!("sqlite://{}", dir.path().join("zt.sqlite").display());
-    let org: OrgId = admin(&db, &key, &["org", "create"]).trim().parse().unwrap();
-    let alice = add_agent(&db, &key, &org.to_string(), "alice@example.test", "admin");
-    let bob = add_agent(&db, &key, &org.to_string(), "bob@example.test", "member");
-    let server = Server::start(
-        &db,
-        &key,
-        &["--smtp-url", &sink.url(), "--mail-from", "zt@example.test"],
-    );
+    let setup = Organization::on_sqlite("member");
+    let (org, alice, bob) = (setup.org, setup.alice.clone(), setup.bob.clone());
+    let server = setup.start(&["--smtp-url", &sink.url(), "--mail-from", "zt@example.test"]);
     let http = reqwest::Client::new();
     let health = http
         .get(format!("{}/healthz", server.url))
@@ -41,34 +34,15 @@ async fn every_flow_against_a_real_server_with_mail() {
 
     // Bob requests a key; his client shows the code; he tells Alice; her client compares.
     let bob_keys = fast_keys(org, bob.id);
-    let request = RequestId::random(&mut OsRng);
-    let entry = b
-        .builder()
-        .await
-        .key_request(
-            bob.id,
-            request,
-            &bob_keys,
-            &AccessSecret::random(&mut OsRng),
-            &mut OsRng,
-        )
-        .unwrap();
-    assert_eq!(b.submit("/v1/keys/requests", &entry).await.0, 201);
-    let told = VerificationCode::of_request(&entry).unwrap();
+    let (request, entry) = b.request_key(&bob_keys).await;
     let (_, detail) = a.get(&format!("/v1/requests/{request}")).await;
-    let fetched =
-        LogEntry::decode(&decode_bytes(detail["entry"].as_str().unwrap(), "entry").unwrap())
-            .unwrap();
-    let Some(CodeJudgement::Matches(approval)) =
-        a.builder()
-            .await
-            .judge_code(&fetched, &told, alice.id, &alice_keys)
-    else {
-        panic!("the codes match");
-    };
-    let (status, body) = a
-        .submit(&format!("/v1/requests/{request}/approve"), &approval)
-        .await;
+    let fetched = decode_bytes(detail["entry"].as_str().unwrap(), "entry").unwrap();
+    assert_eq!(
+        fetched,
+        entry.encoded(),
+        "the server serves the request as signed"
+    );
+    let (status, body) = a.approve(request, &entry, &alice_keys).await;
     assert_eq!(status, 201, "{body}");
 
     // Bob is told by e-mail, through SMTP.
@@ -169,18 +143,14 @@ async fn every_flow_against_a_real_server_with_mail() {
 
     // Deprovisioning while the server runs: Bob's key is revoked at once, his token stops,
     // and he is told.
-    admin(
-        &db,
-        &key,
-        &[
-            "agent",
-            "remove",
-            "--org",
-            &org.to_string(),
-            "--email",
-            "bob@example.test",
-        ],
-    );
+    setup.admin(&[
+        "agent",
+        "remove",
+        "--org",
+        &org.to_string(),
+        "--email",
+        "bob@example.test",
+    ]);
     assert_eq!(b.get("/v1/org").await.0, 401);
     let (_, status) = a.get("/v1/status?state=revoked").await;
     assert_eq!(status["items"][0]["agent"], json!(bob.id.to_string()));
@@ -195,7 +165,7 @@ async fn every_flow_against_a_real_server_with_mail() {
 
     // Support resets the organization: every key ends, Alice is told, Bob's old task
     // authorizations are refused, and the next key is a first key again.
-    let out = admin(&db, &key, &["org", "reset", "--org", &org.to_string()]);
+    let out = setup.admin(&["org", "reset", "--org", &org.to_string()]);
     assert!(out.contains("epoch 0 ended, epoch 1 begins"), "{out}");
     let mails = sink.wait_for(5).await;
     assert_eq!(mails[4].to, vec!["alice@example.test".to_owned()]);
@@ -268,45 +238,16 @@ async fn mail_survives_an_unreachable_relay_and_a_restart() {
         .unwrap()
         .port();
     let relay = format!("smtp://127.0.0.1:{port}");
-    let (dir, key) = scratch();
-    let db = format!("sqlite://{}", dir.path().join("zt.sqlite").display());
-    let org: OrgId = admin(&db, &key, &["org", "create"]).trim().parse().unwrap();
-    let alice = add_agent(&db, &key, &org.to_string(), "alice@example.test", "admin");
-    let bob = add_agent(&db, &key, &org.to_string(), "bob@example.test", "admin");
+    let setup = Organization::on_sqlite("admin");
+    let (org, alice, bob) = (setup.org, setup.alice.clone(), setup.bob.clone());
     let args = ["--smtp-url", relay.as_str(), "--mail-retry-seconds", "1"];
-    let server = Server::start(&db, &key, &args);
+    let server = setup.start(&args);
     let a = Client::new(&server.url, &alice, org);
     let alice_keys = fast_keys(org, alice.id);
     assert_eq!(a.first_key(&alice_keys).await.0, 201);
-    let bob_keys = fast_keys(org, bob.id);
     let b = Client::new(&server.url, &bob, org);
-    let request = RequestId::random(&mut OsRng);
-    let entry = b
-        .builder()
-        .await
-        .key_request(
-            bob.id,
-            request,
-            &bob_keys,
-            &AccessSecret::random(&mut OsRng),
-            &mut OsRng,
-        )
-        .unwrap();
-    assert_eq!(b.submit("/v1/keys/requests", &entry).await.0, 201);
-    let code = VerificationCode::of_request(&entry).unwrap();
-    let Some(CodeJudgement::Matches(approval)) =
-        a.builder()
-            .await
-            .judge_code(&entry, &code, alice.id, &alice_keys)
-    else {
-        panic!("the codes match");
-    };
-    assert_eq!(
-        a.submit(&format!("/v1/requests/{request}/approve"), &approval)
-            .await
-            .0,
-        201
-    );
+    let (request, entry) = b.request_key(&fast_keys(org, bob.id)).await;
+    assert_eq!(a.approve(request, &entry, &alice_keys).await.0, 201);
 
     // The first attempt fails and is rescheduled; then the server goes away.
     for _ in 0..100 {
@@ -324,7 +265,7 @@ async fn mail_survives_an_unreachable_relay_and_a_restart() {
 
     // The relay comes back, a new server process starts, and the mail is delivered.
     let sink = SmtpSink::start_on(port).await;
-    let _server = Server::start(&db, &key, &args);
+    let _server = setup.start(&args);
     let mails = sink.wait_for(1).await;
     assert_eq!(mails.len(), 1, "the mail was lost");
     assert_eq!(mails[0].to, vec!["bob@example.test".to_owned()]);
@@ -332,16 +273,14 @@ async fn mail_survives_an_unreachable_relay_and_a_restart() {
 
 #[test]
 fn administration_errors_are_clear_and_exit_1() {
-    let (dir, key) = scratch();
-    let db = format!("sqlite://{}", dir.path().join("zt.sqlite").display());
-    let org = admin(&db, &key, &["org", "create"]).trim().to_owned();
-    add_agent(&db, &key, &org, "alice@example.test", "admin");
+    let setup = Organization::on_sqlite("member");
+    let (db, key, org) = (&setup.db, &setup.key, setup.org.to_string());
     let run = |args: &[&str]| {
         std::process::Command::new(common::BINARY)
             .args(args)
-            .args(["--database-url", &db])
+            .args(["--database-url", db])
             .arg("--host-key-file")
-            .arg(&key)
+            .arg(key)
             .output()
             .unwrap()
     };

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use common::{add_agent, admin, fast_keys, scratch, Agent, Client, Server};
 use rand_core::OsRng;
 use sqlx::Connection;
-use zt_core::{
-    AccessSecret, AgentKeys, CodeJudgement, EntryBuilder, OrgId, RequestId, VerificationCode,
-};
+use zt_core::{AccessSecret, AgentKeys, EntryBuilder, OrgId};
 
 fn postgres_url() -> Option<String> {
     match std::env::var("ZT_TEST_POSTGRES_URL") {
@@ -115,58 +113,17 @@ async fn two_servers_on_one_postgres_keep_every_guarantee() {
 
     // A second approver: requested through one server, approved through the other.
     let second = (first + 1) % 16;
-    let approve =
-        |approver: usize, request: RequestId, entry: zt_core::LogEntry, keys: &Arc<AgentKeys>| {
-            let code = VerificationCode::of_request(&entry).unwrap();
-            let client = client(approver);
-            let id = agents[approver].id;
-            let keys = Arc::clone(keys);
-            async move {
-                let Some(CodeJudgement::Matches(approval)) =
-                    client.builder().await.judge_code(&entry, &code, id, &keys)
-                else {
-                    panic!("the codes match");
-                };
-                client
-                    .submit(&format!("/v1/requests/{request}/approve"), &approval)
-                    .await
-            }
-        };
-    let request = RequestId::random(&mut OsRng);
-    let requester = client(second);
-    let entry = requester
-        .builder()
-        .await
-        .key_request(
-            agents[second].id,
-            request,
-            &keys[&second],
-            &AccessSecret::random(&mut OsRng),
-            &mut OsRng,
-        )
-        .unwrap();
-    assert_eq!(requester.submit("/v1/keys/requests", &entry).await.0, 201);
-    assert_eq!(approve(first, request, entry, &keys[&first]).await.0, 201);
+    let (request, entry) = client(second).request_key(&keys[&second]).await;
+    let (status, body) = client(first).approve(request, &entry, &keys[&first]).await;
+    assert_eq!(status, 201, "{body}");
 
     // Two approvals of one request, through the two servers at once: one wins.
     let third = (first + 2) % 16;
-    let request = RequestId::random(&mut OsRng);
-    let requester = client(third);
-    let entry = requester
-        .builder()
-        .await
-        .key_request(
-            agents[third].id,
-            request,
-            &keys[&third],
-            &AccessSecret::random(&mut OsRng),
-            &mut OsRng,
-        )
-        .unwrap();
-    assert_eq!(requester.submit("/v1/keys/requests", &entry).await.0, 201);
+    let (request, entry) = client(third).request_key(&keys[&third]).await;
+    let (approver_one, approver_two) = (client(first), client(second));
     let (a, b) = tokio::join!(
-        approve(first, request, entry.clone(), &keys[&first]),
-        approve(second, request, entry, &keys[&second]),
+        approver_one.approve(request, &entry, &keys[&first]),
+        approver_two.approve(request, &entry, &keys[&second]),
     );
     let statuses = [a.0, b.0];
     assert!(

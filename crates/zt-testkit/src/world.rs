@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zt_core::{
     AccessSecret, AgentId, AgentKeys, Command, Context, Effect, EntryBuilder, Head, HostKey,
@@ -96,6 +96,19 @@ impl Views {
     }
 }
 
+/// A key for `agent` of `org` from `rng`, without Argon2id: a server cannot tell it from a
+/// derived one (the record names the default parameters), and tests stay fast.
+pub fn fast_keys(
+    org: OrgId,
+    agent: AgentId,
+    rng: &mut impl rand_chacha::rand_core::CryptoRngCore,
+) -> AgentKeys {
+    let mut stretched = [0u8; 32];
+    rng.fill_bytes(&mut stretched);
+    let salt = Salt::random(rng);
+    AgentKeys::from_stretched(&stretched, KdfParams::DEFAULT, salt, org, agent)
+}
+
 /// An organization with its host, agents' secrets and full log.
 pub struct World {
     /// The organization.
@@ -172,10 +185,7 @@ impl World {
 
     /// Makes a fresh key for `agent` (without Argon2id) and keeps its secret.
     pub fn new_key(&mut self, agent: AgentId) -> KeyId {
-        let mut stretched = [0u8; 32];
-        self.rng.fill_bytes(&mut stretched);
-        let salt = Salt::random(&mut self.rng);
-        let keys = AgentKeys::from_stretched(&stretched, KdfParams::DEFAULT, salt, self.org, agent);
+        let keys = fast_keys(self.org, agent, &mut self.rng);
         let id = keys.key_id();
         self.keys.insert(id, keys);
         self.latest_key.insert(agent, id);

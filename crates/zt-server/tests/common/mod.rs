@@ -13,13 +13,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-use zt_core::{
-    AccessSecret, AgentId, AgentKeys, EntryBuilder, Head, KdfParams, LogEntry, OrgId, Salt,
-    UnixTime,
-};
+use zt_core::{AccessSecret, AgentId, AgentKeys, EntryBuilder, Head, LogEntry, OrgId, UnixTime};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_zt-server");
 
@@ -263,15 +260,7 @@ pub struct Client {
 }
 
 pub fn fast_keys(org: OrgId, agent: AgentId) -> AgentKeys {
-    let mut stretched = [0u8; 32];
-    OsRng.fill_bytes(&mut stretched);
-    AgentKeys::from_stretched(
-        &stretched,
-        KdfParams::DEFAULT,
-        Salt::random(&mut OsRng),
-        org,
-        agent,
-    )
+    zt_testkit::world::fast_keys(org, agent, &mut OsRng)
 }
 
 impl Client {
@@ -327,6 +316,45 @@ impl Client {
         .await
     }
 
+    /// Requests a key for the caller; returns the request id and its signed entry.
+    pub async fn request_key(&self, keys: &AgentKeys) -> (zt_core::RequestId, LogEntry) {
+        let request = zt_core::RequestId::random(&mut OsRng);
+        let entry = self
+            .builder()
+            .await
+            .key_request(
+                self.agent.id,
+                request,
+                keys,
+                &AccessSecret::random(&mut OsRng),
+                &mut OsRng,
+            )
+            .unwrap();
+        let (status, body) = self.submit("/v1/keys/requests", &entry).await;
+        assert_eq!(status, 201, "{body}");
+        (request, entry)
+    }
+
+    /// Approves `request` (whose entry is `entry`) as the caller, after comparing the code
+    /// the requester's client shows, as the approver's client does.
+    pub async fn approve(
+        &self,
+        request: zt_core::RequestId,
+        entry: &LogEntry,
+        keys: &AgentKeys,
+    ) -> (u16, Value) {
+        let told = zt_core::VerificationCode::of_request(entry).unwrap();
+        let judged = self
+            .builder()
+            .await
+            .judge_code(entry, &told, self.agent.id, keys);
+        let Some(zt_core::CodeJudgement::Matches(approval)) = judged else {
+            panic!("the codes match");
+        };
+        self.submit(&format!("/v1/requests/{request}/approve"), &approval)
+            .await
+    }
+
     pub async fn first_key(&self, keys: &AgentKeys) -> (u16, Value) {
         let entry = self
             .builder()
@@ -339,6 +367,42 @@ impl Client {
             )
             .unwrap();
         self.submit("/v1/keys/first", &entry).await
+    }
+}
+
+/// An organization in a fresh SQLite database: Alice (admin) and Bob (`bob_role`).
+pub struct Organization {
+    pub dir: tempfile::TempDir,
+    pub key: PathBuf,
+    pub db: String,
+    pub org: OrgId,
+    pub alice: Agent,
+    pub bob: Agent,
+}
+
+impl Organization {
+    pub fn on_sqlite(bob_role: &str) -> Organization {
+        let (dir, key) = scratch();
+        let db = format!("sqlite://{}", dir.path().join("zt.sqlite").display());
+        let org: OrgId = admin(&db, &key, &["org", "create"]).trim().parse().unwrap();
+        let alice = add_agent(&db, &key, &org.to_string(), "alice@example.test", "admin");
+        let bob = add_agent(&db, &key, &org.to_string(), "bob@example.test", bob_role);
+        Organization {
+            dir,
+            key,
+            db,
+            org,
+            alice,
+            bob,
+        }
+    }
+
+    pub fn admin(&self, args: &[&str]) -> String {
+        admin(&self.db, &self.key, args)
+    }
+
+    pub fn start(&self, extra: &[&str]) -> Server {
+        Server::start(&self.db, &self.key, extra)
     }
 }
 
