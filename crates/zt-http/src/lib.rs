@@ -67,29 +67,29 @@ pub fn router<S: Store, A: Authenticator>(api: Api<S, A>) -> Router {
         .route("/org", get(views::org::<S, A>))
         .route("/log", get(views::log::<S, A>))
         .route("/keys/me", get(views::my_key::<S, A>))
-        .route("/keys/first", post(statements::first_key::<S, A>))
-        .route("/keys/requests", post(statements::request_key::<S, A>))
-        .route("/keys/change", post(statements::change_key::<S, A>))
-        .route("/keys/revoke", post(statements::revoke::<S, A>))
+        .route("/keys/first", post(statements::statement::<S, A, 0>))
+        .route("/keys/requests", post(statements::statement::<S, A, 1>))
+        .route("/keys/change", post(statements::statement::<S, A, 2>))
+        .route("/keys/revoke", post(statements::statement::<S, A, 3>))
         .route("/requests", get(views::pending::<S, A>))
         .route("/requests/{request}", get(views::request::<S, A>))
         .route(
             "/requests/{request}/approve",
-            post(statements::approve::<S, A>),
+            post(statements::judgement::<S, A, 7>),
         )
         .route(
             "/requests/{request}/reject",
-            post(statements::reject::<S, A>),
+            post(statements::judgement::<S, A, 8>),
         )
         .route(
             "/requests/{request}/wrong-code",
-            post(statements::wrong_code::<S, A>),
+            post(statements::judgement::<S, A, 9>),
         )
-        .route("/recovery", post(statements::register_recovery::<S, A>))
-        .route("/recovery/reset", post(statements::recovery_reset::<S, A>))
+        .route("/recovery", post(statements::statement::<S, A, 4>))
+        .route("/recovery/reset", post(statements::statement::<S, A, 5>))
         .route("/status", get(views::status::<S, A>))
         .route("/history", get(views::history::<S, A>))
-        .route("/policy/prompt", put(statements::set_prompt_policy::<S, A>))
+        .route("/policy/prompt", put(statements::statement::<S, A, 6>))
         .route("/tasks/verify", post(tasks::verify_task::<S, A>))
         .route("/sessions", post(tasks::start_session::<S, A>))
         .route(

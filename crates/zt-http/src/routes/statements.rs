@@ -112,27 +112,6 @@ pub(crate) fn require_approver(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-/// `POST /v1/keys/first`: the epoch's first key (spec §6.4).
-pub(crate) async fn first_key<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Body(body): Body<EntryBody>,
-) -> Submitted {
-    let entry = entry_of(&body, &caller, StatementKind::FirstKey)?;
-    submit(&api, &caller, entry).await
-}
-
-/// `POST /v1/keys/requests`: a key request (spec §6.5).
-pub(crate) async fn request_key<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Body(body): Body<EntryBody>,
-) -> Submitted {
-    api.limit(&caller, LimitClass::Reset)?;
-    let entry = entry_of(&body, &caller, StatementKind::KeyRequest)?;
-    submit(&api, &caller, entry).await
-}
-
 /// Checks that the path's request id is the one the judgement names.
 fn judgement_for(entry: &LogEntry, request: RequestId) -> Result<(), ApiError> {
     match entry.statement() {
@@ -150,129 +129,131 @@ fn judgement_for(entry: &LogEntry, request: RequestId) -> Result<(), ApiError> {
     }
 }
 
-async fn judge<S: Store, A: Authenticator>(
-    api: Api<S, A>,
-    caller: Caller,
-    request: RequestId,
-    body: EntryBody,
+/// How each flow's endpoint treats a statement before zt-core decides it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flow {
+    /// The statement kind the endpoint takes.
     kind: StatementKind,
-    class: LimitClass,
-) -> Submitted {
-    require_approver(&caller)?;
-    api.limit(&caller, class)?;
-    let entry = entry_of(&body, &caller, kind)?;
-    judgement_for(&entry, request)?;
-    submit(&api, &caller, entry).await
+    /// The caller's rate-limit bucket, if limited.
+    limit: Option<LimitClass>,
+    /// Admins and super-admins only (by the host's role).
+    approvers_only: bool,
 }
 
-/// `POST /v1/requests/{request}/approve` (spec §6.6).
-pub(crate) async fn approve<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Path(request): Path<RequestId>,
-    Body(body): Body<EntryBody>,
-) -> Submitted {
-    judge(
-        api,
-        caller,
-        request,
-        body,
-        StatementKind::Approval,
-        LimitClass::Approve,
-    )
-    .await
-}
+/// The flows, by endpoint; the handlers below take an index into this table.
+pub(crate) const FLOWS: [Flow; 10] = [
+    // 0: `POST /v1/keys/first`, the epoch's first key (spec §6.4).
+    Flow {
+        kind: StatementKind::FirstKey,
+        limit: None,
+        approvers_only: false,
+    },
+    // 1: `POST /v1/keys/requests`, a key request (spec §6.5).
+    Flow {
+        kind: StatementKind::KeyRequest,
+        limit: Some(LimitClass::Reset),
+        approvers_only: false,
+    },
+    // 2: `POST /v1/keys/change`, signed by the current key (spec §6.7).
+    Flow {
+        kind: StatementKind::KeyChange,
+        limit: None,
+        approvers_only: false,
+    },
+    // 3: `POST /v1/keys/revoke`, the caller's own key or (approvers) another's (spec §6.8).
+    Flow {
+        kind: StatementKind::Revocation,
+        limit: None,
+        approvers_only: false,
+    },
+    // 4: `POST /v1/recovery`, a recovery file's public keys (spec §6.9).
+    Flow {
+        kind: StatementKind::RecoveryRegistration,
+        limit: None,
+        approvers_only: false,
+    },
+    // 5: `POST /v1/recovery/reset`, a new key signed by the recovery key (spec §6.9).
+    Flow {
+        kind: StatementKind::RecoveryReset,
+        limit: Some(LimitClass::Reset),
+        approvers_only: false,
+    },
+    // 6: `PUT /v1/policy/prompt`, the prompt frequencies agents may choose (spec §6.11).
+    Flow {
+        kind: StatementKind::PromptPolicy,
+        limit: None,
+        approvers_only: true,
+    },
+    // 7: `POST /v1/requests/{request}/approve` (spec §6.6).
+    Flow {
+        kind: StatementKind::Approval,
+        limit: Some(LimitClass::Approve),
+        approvers_only: true,
+    },
+    // 8: `POST /v1/requests/{request}/reject` (spec §6.6).
+    Flow {
+        kind: StatementKind::Rejection,
+        limit: Some(LimitClass::Approve),
+        approvers_only: true,
+    },
+    // 9: `POST /v1/requests/{request}/wrong-code`: the requester's code did not match
+    //    (spec §6.6, §7.3).
+    Flow {
+        kind: StatementKind::CodeMismatch,
+        limit: Some(LimitClass::Code),
+        approvers_only: true,
+    },
+];
 
-/// `POST /v1/requests/{request}/reject` (spec §6.6).
-pub(crate) async fn reject<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Path(request): Path<RequestId>,
-    Body(body): Body<EntryBody>,
+/// Role, rate limit, kind and author checks of `flow`, then zt-core decides.
+async fn accept<S: Store, A: Authenticator>(
+    api: &Api<S, A>,
+    caller: &Caller,
+    flow: Flow,
+    body: &EntryBody,
+    request: Option<RequestId>,
 ) -> Submitted {
-    judge(
-        api,
-        caller,
-        request,
-        body,
-        StatementKind::Rejection,
-        LimitClass::Approve,
-    )
-    .await
-}
-
-/// `POST /v1/requests/{request}/wrong-code`: the approver's report that the code the
-/// requester told them does not match (spec §6.6, §7.3).
-pub(crate) async fn wrong_code<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Path(request): Path<RequestId>,
-    Body(body): Body<EntryBody>,
-) -> Submitted {
-    judge(
-        api,
-        caller,
-        request,
-        body,
-        StatementKind::CodeMismatch,
-        LimitClass::Code,
-    )
-    .await
-}
-
-/// `POST /v1/keys/change` (spec §6.7).
-pub(crate) async fn change_key<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Body(body): Body<EntryBody>,
-) -> Submitted {
-    let entry = entry_of(&body, &caller, StatementKind::KeyChange)?;
-    submit(&api, &caller, entry).await
-}
-
-/// `POST /v1/keys/revoke`: the agent's own key, or (approvers) another agent's (spec §6.8).
-pub(crate) async fn revoke<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Body(body): Body<EntryBody>,
-) -> Submitted {
-    let entry = entry_of(&body, &caller, StatementKind::Revocation)?;
+    if flow.approvers_only {
+        require_approver(caller)?;
+    }
+    if let Some(class) = flow.limit {
+        api.limit(caller, class)?;
+    }
+    let entry = entry_of(body, caller, flow.kind)?;
+    if let Some(request) = request {
+        judgement_for(&entry, request)?;
+    }
     if let Statement::Revocation(revocation) = entry.statement() {
         if revocation.subject != caller.agent {
-            require_approver(&caller)?;
+            require_approver(caller)?;
         }
     }
-    submit(&api, &caller, entry).await
+    submit(api, caller, entry).await
 }
 
-/// `POST /v1/recovery`: registers a recovery file's keys (spec §6.9).
-pub(crate) async fn register_recovery<S: Store, A: Authenticator>(
+/// The endpoints of flows 0 to 6 (see [`FLOWS`]).
+pub(crate) async fn statement<S: Store, A: Authenticator, const FLOW: usize>(
     State(api): State<Api<S, A>>,
     caller: Caller,
     Body(body): Body<EntryBody>,
 ) -> Submitted {
-    let entry = entry_of(&body, &caller, StatementKind::RecoveryRegistration)?;
-    submit(&api, &caller, entry).await
+    let flow = FLOWS
+        .get(FLOW)
+        .copied()
+        .ok_or_else(|| ApiError::not_found("no such flow"))?;
+    accept(&api, &caller, flow, &body, None).await
 }
 
-/// `POST /v1/recovery/reset`: a new key signed by the recovery key (spec §6.9).
-pub(crate) async fn recovery_reset<S: Store, A: Authenticator>(
+/// The endpoints of flows 7 to 9, which judge the request the path names.
+pub(crate) async fn judgement<S: Store, A: Authenticator, const FLOW: usize>(
     State(api): State<Api<S, A>>,
     caller: Caller,
+    Path(request): Path<RequestId>,
     Body(body): Body<EntryBody>,
 ) -> Submitted {
-    api.limit(&caller, LimitClass::Reset)?;
-    let entry = entry_of(&body, &caller, StatementKind::RecoveryReset)?;
-    submit(&api, &caller, entry).await
-}
-
-/// `PUT /v1/policy/prompt`: which prompt frequencies agents may choose (spec §6.11).
-pub(crate) async fn set_prompt_policy<S: Store, A: Authenticator>(
-    State(api): State<Api<S, A>>,
-    caller: Caller,
-    Body(body): Body<EntryBody>,
-) -> Submitted {
-    require_approver(&caller)?;
-    let entry = entry_of(&body, &caller, StatementKind::PromptPolicy)?;
-    submit(&api, &caller, entry).await
+    let flow = FLOWS
+        .get(FLOW)
+        .copied()
+        .ok_or_else(|| ApiError::not_found("no such flow"))?;
+    accept(&api, &caller, flow, &body, Some(request)).await
 }
