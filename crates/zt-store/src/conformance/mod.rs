@@ -29,7 +29,8 @@ pub use mirror::{
 };
 pub use pages::{
     appends_are_atomic_and_conflicts_change_nothing, outbox_delivers_once_with_backoff,
-    pages_and_filters, replay_cache_records_each_key_once, sessions_end_on_every_server,
+    pages_and_filters, replay_cache_records_each_key_once, revocations_reach_every_server_at_once,
+    sessions_end_on_every_server,
 };
 pub use races::{first_key_race, two_approvals_race};
 
@@ -76,6 +77,7 @@ macro_rules! conformance_tests {
             pages_and_filters,
             replay_cache_records_each_key_once,
             sessions_end_on_every_server,
+            revocations_reach_every_server_at_once,
             outbox_delivers_once_with_backoff,
             first_key_race,
             two_approvals_race,

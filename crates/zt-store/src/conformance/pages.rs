@@ -262,6 +262,65 @@ pub async fn replay_cache_records_each_key_once<F: StoreFactory>(factory: &F) {
         .unwrap();
 }
 
+/// A server that cached an organization sees, at its next verification, a revocation
+/// another server stored: the revoked key's task is refused there at once.
+pub async fn revocations_reach_every_server_at_once<F: StoreFactory>(factory: &F) {
+    let mut mirror = busy(factory.create().await, 8).await;
+    let (org, now) = (mirror.world.org, mirror.world.now);
+    let other_server = Ledger::new(
+        factory.another_handle(mirror.ledger.store()).await,
+        host_from(mirror.world.host.seed()),
+    );
+    let member = agent_n(1);
+    let key = mirror.world.state.active_key(member).unwrap().0;
+    let epoch = mirror.world.state.epoch();
+    let binding = TaskBinding {
+        kind: TaskKind::new("remote-control").unwrap(),
+        payload: PayloadDigest::of(b"revoked"),
+    };
+    let mut rng = mirror.world.rng().clone();
+    let mut task = |world: &zt_testkit::world::World| {
+        TaskAuthorization::sign(
+            world.keys(key),
+            org,
+            epoch,
+            binding.clone(),
+            now,
+            300,
+            &mut rng,
+        )
+    };
+    // The other server loads the organization and accepts the member's tasks (the second
+    // one after checking the store for newer entries).
+    for _ in 0..2 {
+        let accepted = task(&mirror.world);
+        other_server
+            .verify_task(org, &accepted, &binding, now)
+            .await
+            .unwrap();
+    }
+    // The first server stores the revocation...
+    mirror.world.revoke(agent(0), member, false).unwrap();
+    mirror.sync().await;
+    // ...and the other server, with its cache, refuses the next task at once, even when
+    // many verifications arrive together and share their check of the store.
+    let tasks: Vec<_> = (0..8).map(|_| task(&mirror.world)).collect();
+    let other_server = std::sync::Arc::new(other_server);
+    let checks: Vec<_> = tasks
+        .into_iter()
+        .map(|task| {
+            let (server, binding) = (other_server.clone(), binding.clone());
+            tokio::spawn(async move { server.verify_task(org, &task, &binding, now).await })
+        })
+        .collect();
+    for check in checks {
+        assert!(matches!(
+            check.await.unwrap(),
+            Err(LedgerError::Task(TaskError::KeyNotActive))
+        ));
+    }
+}
+
 /// A session ended on one server is ended on all; only its agent can end it; it is
 /// forgotten once expired.
 pub async fn sessions_end_on_every_server<F: StoreFactory>(factory: &F) {
