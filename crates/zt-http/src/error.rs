@@ -6,7 +6,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use zt_core::{EntryFault, Head, LogError, Refusal, RuleViolation, TaskError};
+use zt_core::{EntryFault, Head, Refusal, RuleViolation, TaskError};
 use zt_store::{LedgerError, StoreError};
 
 /// An error response.
@@ -243,16 +243,6 @@ impl From<TaskError> for ApiError {
             _ => "task_refused",
         };
         ApiError::forbidden(code, error.to_string())
-    }
-}
-
-impl From<LogError> for ApiError {
-    fn from(error: LogError) -> ApiError {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "log_unverifiable",
-            error.to_string(),
-        )
     }
 }
 

@@ -56,21 +56,12 @@ fn token_hash(token: &str) -> Vec<u8> {
     hash.finalize().to_vec()
 }
 
-/// The role's word in the accounts table.
-pub fn role_word(role: Role) -> &'static str {
-    match role {
-        Role::Member => "member",
-        Role::Admin => "admin",
-        Role::SuperAdmin => "super-admin",
-        Role::Removed => "removed",
-    }
-}
-
-/// A role from its word (`member`, `admin`, `super-admin`, `removed`).
+/// A role from the word zt-core prints for it (`member`, `admin`, `super-admin`,
+/// `removed`); the accounts table stores roles as these words.
 pub fn parse_role(word: &str) -> Option<Role> {
     [Role::Member, Role::Admin, Role::SuperAdmin, Role::Removed]
         .into_iter()
-        .find(|role| role_word(*role) == word)
+        .find(|role| role.to_string() == word)
 }
 
 /// Checks an e-mail address's shape (what the SMTP relay will accept).
@@ -110,7 +101,7 @@ impl Accounts {
         .bind(account.org.as_bytes().to_vec())
         .bind(account.agent.as_bytes().to_vec())
         .bind(account.email.clone())
-        .bind(role_word(account.role))
+        .bind(account.role.to_string())
         .bind(token_hash(token.expose()))
         .execute(&self.pool)
         .await;
@@ -167,7 +158,7 @@ impl Accounts {
         sqlx::query("UPDATE accounts SET role = $3 WHERE org = $1 AND agent = $2")
             .bind(org.as_bytes().to_vec())
             .bind(agent.as_bytes().to_vec())
-            .bind(role_word(role))
+            .bind(role.to_string())
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -132,23 +132,26 @@ impl Host {
             .ledger
             .execute(org, Command::ResetOrganization, now)
             .await?;
-        let mut done = ResetDone {
-            previous: Epoch(0),
-            epoch: decision.entry.entry().header().epoch,
-            notified: 0,
+        let (previous, epoch) = decision
+            .effects
+            .iter()
+            .find_map(|effect| match effect {
+                Effect::OrganizationReset { previous, epoch } => Some((*previous, *epoch)),
+                _ => None,
+            })
+            .ok_or_else(|| ServerError::Invalid("a reset without its host event".into()))?;
+        // The host's event: what was bound to the old keys is gone.
+        tracing::warn!(%org, %previous, %epoch, "organization reset: redeploy every device, re-create device groups, alerts and policies");
+        let notified = decision
+            .effects
+            .iter()
+            .filter(|effect| matches!(effect, Effect::Notify { .. }))
+            .count();
+        let done = ResetDone {
+            previous,
+            epoch,
+            notified,
         };
-        for effect in &decision.effects {
-            match effect {
-                Effect::OrganizationReset { previous, epoch } => {
-                    done.previous = *previous;
-                    done.epoch = *epoch;
-                    // The host's event: what was bound to the old keys is gone.
-                    tracing::warn!(%org, %previous, %epoch, "organization reset: redeploy every device, re-create device groups, alerts and policies");
-                }
-                Effect::Notify { .. } => done.notified += 1,
-                _ => {}
-            }
-        }
         Ok(done)
     }
 }

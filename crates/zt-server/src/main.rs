@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use zt_core::{OrgId, Role};
 use zt_http::{ApiConfig, Clock, SystemClock};
-use zt_server::accounts::{parse_role, role_word};
+use zt_server::accounts::parse_role;
 use zt_server::host::Host;
 use zt_server::mail::Mailer;
 use zt_server::serve::{serve, ServeConfig};
@@ -206,7 +206,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 .await?
                 .add_agent(org, &email, role, now)
                 .await?;
-            println!("agent {agent} ({email}, {})", role_word(role));
+            println!("agent {agent} ({email}, {role})");
             println!("token {}", token.expose());
             Ok(())
         }
@@ -221,7 +221,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 .await?
                 .set_role(org, &email, role, force, now)
                 .await?;
-            println!("agent {agent} ({email}) is now {}", role_word(role));
+            println!("agent {agent} ({email}) is now {role}");
             Ok(())
         }
         Commands::Agent(AgentCommand::Remove {
@@ -239,12 +239,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
         }
         Commands::Agent(AgentCommand::List { storage, org }) => {
             for account in host(&storage).await?.accounts.list(org).await? {
-                println!(
-                    "{}  {}  {}",
-                    account.agent,
-                    role_word(account.role),
-                    account.email
-                );
+                println!("{}  {}  {}", account.agent, account.role, account.email);
             }
             Ok(())
         }

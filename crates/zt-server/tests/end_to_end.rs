@@ -223,6 +223,14 @@ async fn every_flow_against_a_real_server_with_mail() {
     let log = server.log.clone();
     assert!(server.terminate(), "a graceful shutdown exits 0");
     let log = log.lock().unwrap().clone();
+    // Tokens are stored only as hashes: no database file holds one.
+    for file in ["zt.sqlite", "zt.sqlite-wal"] {
+        let bytes = std::fs::read(setup.dir.path().join(file)).unwrap_or_default();
+        for token in [&alice.token, &bob.token] {
+            let found = bytes.windows(token.len()).any(|w| w == token.as_bytes());
+            assert!(!found, "{file} holds a token");
+        }
+    }
     assert!(log.contains("statement appended"), "{log}");
     for token in [&alice.token, &bob.token] {
         assert!(!log.contains(token.as_str()), "the server logged a token");
