@@ -1,4 +1,4 @@
-//! Who is calling: the host says, zt does not log anyone in.
+//! Who is calling, and who is who: the host says, zt does not log anyone in.
 
 use std::future::Future;
 
@@ -23,14 +23,34 @@ pub struct Caller {
 #[error("missing or invalid credentials")]
 pub struct Unauthenticated;
 
-/// Implemented by the host: turns a request's headers into a caller, or refuses.
+/// Implemented by the host: turns a request's headers into a caller, or refuses; and,
+/// optionally, names agents by their account (`GET /v1/agents`).
 ///
 /// zt-server implements it with API tokens; a host service would use its own sessions.
-/// The result must not depend on the request body (it is not read yet).
+/// The result must not depend on the request body (it is not read yet). The directory
+/// methods only help people find each other: nothing zt decides depends on them.
 pub trait Authenticator: Send + Sync + 'static {
     /// Authenticates the request whose head is `parts`.
     fn authenticate(
         &self,
         parts: &Parts,
     ) -> impl Future<Output = Result<Caller, Unauthenticated>> + Send;
+
+    /// The agent of `org` whose account is `email`, if the host has a directory and
+    /// knows them. The default knows nobody.
+    fn find_agent(&self, org: OrgId, email: &str) -> impl Future<Output = Option<AgentId>> + Send {
+        let _ = (org, email);
+        async { None }
+    }
+
+    /// The account (e-mail) of `agent` of `org`, if the host knows it. The default knows
+    /// nobody.
+    fn account_of(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> impl Future<Output = Option<String>> + Send {
+        let _ = (org, agent);
+        async { None }
+    }
 }

@@ -67,6 +67,7 @@ pub fn router<S: Store, A: Authenticator>(api: Api<S, A>) -> Router {
         .route("/org", get(views::org::<S, A>))
         .route("/log", get(views::log::<S, A>))
         .route("/keys/me", get(views::my_key::<S, A>))
+        .route("/agents", get(views::agents::<S, A>))
         .route("/keys/first", post(statements::statement::<S, A, 0>))
         .route("/keys/requests", post(statements::statement::<S, A, 1>))
         .route("/keys/change", post(statements::statement::<S, A, 2>))

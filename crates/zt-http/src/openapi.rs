@@ -98,6 +98,14 @@ pub const ROUTES: &[Route] = &[
         response: Some("MyKey"),
         ..route("GET", "/v1/keys/me", "getMyKey", "The caller's zero trust status and active key record, with the KDF parameters and salt their client derives it with.", Access::Agent)
     },
+    Route {
+        response: Some("DirectoryPage"),
+        query: &[
+            ("email", "string", "the account to look up"),
+            ("ids", "string", "up to 100 agent ids, comma-separated"),
+        ],
+        ..route("GET", "/v1/agents", "findAgents", "Agents by account, from the host's directory: by e-mail, or the e-mails of up to 100 agent ids. Empty when the host keeps no directory.", Access::Agent)
+    },
     statement("/v1/keys/first", "createFirstKey", "The epoch's first key, self-signed: active at once (spec §6.4). Warns when the creator is not an admin.", Access::Agent, false),
     statement("/v1/keys/requests", "requestKey", "A key request: pending until an approver approves it after comparing the verification code (spec §6.5).", Access::Agent, true),
     statement("/v1/keys/change", "changeKey", "A new key signed by the caller's active key: active at once, the old one revoked (spec §6.7).", Access::Agent, false),
@@ -276,6 +284,8 @@ fn schemas() -> Value {
             }))] },
         })),
         "PendingRequest": pending,
+        "DirectoryEntry": object(&["agent", "email"], json!({ "agent": schema_ref("AgentId"), "email": { "type": "string" } })),
+        "DirectoryPage": page("DirectoryEntry", json!({ "type": "null" })),
         "PendingPage": page("PendingRequest", json!({ "type": ["integer", "null"] })),
         "RequestDetail": object(&["request", "entry"], json!({
             "request": schema_ref("PendingRequest"), "entry": base64("the request's encoded entry"),

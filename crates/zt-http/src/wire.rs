@@ -222,3 +222,12 @@ pub struct SessionStarted {
     /// Its frequency.
     pub frequency: PromptFrequency,
 }
+
+/// An agent and their account in the host's directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// The agent.
+    pub agent: AgentId,
+    /// Their account's e-mail.
+    pub email: String,
+}

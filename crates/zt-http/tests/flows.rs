@@ -104,6 +104,18 @@ async fn every_flow_over_http() {
     );
     assert_eq!(mine.body["status"]["state"], json!("active"));
 
+    // The host's directory names agents both ways; unknown accounts are simply absent.
+    let found = h
+        .get(&format!("/v1/agents?email={carol}@example.test"), bob)
+        .await;
+    assert_eq!(found.body["items"][0]["agent"], json!(carol.to_string()));
+    let named = h.get(&format!("/v1/agents?ids={carol},{bob}"), carol).await;
+    assert_eq!(named.body["items"].as_array().unwrap().len(), 2);
+    let nobody = h.get("/v1/agents?email=nobody@example.test", bob).await;
+    assert_eq!(nobody.body["items"], json!([]));
+    assert_eq!(h.get("/v1/agents", bob).await.code(), "invalid_query");
+    assert_eq!(h.get("/v1/agents?ids=x", bob).await.code(), "invalid_query");
+
     // Carol changes her key, registers a recovery file, and resets with it.
     let (_, change) = h.world.build_change(carol);
     assert_eq!(

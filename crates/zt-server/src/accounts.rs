@@ -270,4 +270,24 @@ impl Authenticator for TokenAuth {
             }
         }
     }
+
+    async fn find_agent(&self, org: OrgId, email: &str) -> Option<AgentId> {
+        match self.accounts.by_email(org, email).await {
+            Ok(account) => account.map(|account| account.agent),
+            Err(error) => {
+                tracing::error!(%error, "directory lookup failed");
+                None
+            }
+        }
+    }
+
+    async fn account_of(&self, org: OrgId, agent: AgentId) -> Option<String> {
+        match self.accounts.email_of(org, agent).await {
+            Ok(email) => email,
+            Err(error) => {
+                tracing::error!(%error, "directory lookup failed");
+                None
+            }
+        }
+    }
 }

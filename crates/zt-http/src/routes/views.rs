@@ -14,8 +14,8 @@ use crate::auth::{Authenticator, Caller};
 use crate::error::ApiError;
 use crate::routes::statements::require_approver as approvers_only;
 use crate::wire::{
-    encode_bytes, ActiveKey, CallerInfo, HistoryRow, Listing, LogPage, MyKey, OrgInfo,
-    PendingRequestRow, RequestDetail,
+    encode_bytes, ActiveKey, CallerInfo, DirectoryEntry, HistoryRow, Listing, LogPage, MyKey,
+    OrgInfo, PendingRequestRow, RequestDetail,
 };
 
 /// The default page size.
@@ -249,4 +249,64 @@ pub(crate) async fn history<S: Store, A: Authenticator>(
             after_line: cursor.line,
         }),
     }))
+}
+
+/// The most agents one `GET /v1/agents?ids=` names.
+pub(crate) const MAX_DIRECTORY_IDS: usize = 100;
+
+/// Query of `GET /v1/agents`: exactly one of the two.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DirectoryQuery {
+    email: Option<String>,
+    ids: Option<String>,
+}
+
+/// `GET /v1/agents`: agents by account, from the host's directory (any agent; an empty
+/// list when the host keeps no directory or does not know them).
+pub(crate) async fn agents<S: Store, A: Authenticator>(
+    State(api): State<Api<S, A>>,
+    caller: Caller,
+    Query(query): Query<DirectoryQuery>,
+) -> Result<Json<Listing<DirectoryEntry, ()>>, ApiError> {
+    let items = match (query.email, query.ids) {
+        (Some(email), None) => match api.auth.find_agent(caller.org, &email).await {
+            Some(agent) => vec![DirectoryEntry { agent, email }],
+            None => Vec::new(),
+        },
+        (None, Some(ids)) => {
+            let ids = ids
+                .split(',')
+                .filter(|id| !id.is_empty())
+                .map(|id| {
+                    id.parse::<AgentId>().map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_query",
+                            "ids must be agent ids, comma-separated",
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if ids.len() > MAX_DIRECTORY_IDS {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("at most {MAX_DIRECTORY_IDS} ids at a time"),
+                ));
+            }
+            let mut items = Vec::with_capacity(ids.len());
+            for agent in ids {
+                if let Some(email) = api.auth.account_of(caller.org, agent).await {
+                    items.push(DirectoryEntry { agent, email });
+                }
+            }
+            items
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "give either email or ids",
+            ))
+        }
+    };
+    Ok(Json(Listing { items, next: None }))
 }

@@ -53,6 +53,21 @@ impl Authenticator for TestAuth {
         let org = self.org.lock().unwrap().ok_or(Unauthenticated)?;
         Ok(Caller { org, agent, role })
     }
+
+    /// The test directory: every known agent's account is `<agent id>@example.test`.
+    async fn find_agent(&self, _org: zt_core::OrgId, email: &str) -> Option<AgentId> {
+        let agent: AgentId = email.strip_suffix("@example.test")?.parse().ok()?;
+        self.roles
+            .lock()
+            .unwrap()
+            .contains_key(&agent)
+            .then_some(agent)
+    }
+
+    async fn account_of(&self, _org: zt_core::OrgId, agent: AgentId) -> Option<String> {
+        let known = self.roles.lock().unwrap().contains_key(&agent);
+        known.then(|| format!("{agent}@example.test"))
+    }
 }
 
 /// A clock the test sets.
