@@ -282,6 +282,10 @@ fn schemas() -> Value {
                 })),
                 "registered_seq": { "type": "integer" }, "changed_seq": { "type": "integer" },
             }))] },
+            "recovery": { "oneOf": [{ "type": "null" }, object(&["registration", "seq", "time"], json!({
+                "registration": id("recovery registration id, as the recovery file names it"),
+                "seq": { "type": "integer", "description": "the registering entry" }, "time": { "type": "integer" },
+            }))] },
         })),
         "PendingRequest": pending,
         "DirectoryEntry": object(&["agent", "email"], json!({ "agent": schema_ref("AgentId"), "email": { "type": "string" } })),

@@ -93,6 +93,9 @@ pub struct MyKey {
     pub status: AgentStatus,
     /// Their active key, if any.
     pub active: Option<ActiveKey>,
+    /// Their current recovery registration, if any (its entry holds the access secret
+    /// sealed to the recovery key, which a recovery reset opens).
+    pub recovery: Option<zt_core::RecoveryRegistrationView>,
 }
 
 /// An active key's public record (KDF parameters and salt included).

@@ -98,6 +98,9 @@ pub(crate) async fn my_key<S: Store, A: Authenticator>(
                 registered_seq: info.registered.0,
                 changed_seq: info.changed.0,
             }),
+            recovery: state
+                .recovery(caller.agent)
+                .map(zt_core::RecoveryRegistrationView::of),
         })
         .await?;
     Ok(Json(mine))
