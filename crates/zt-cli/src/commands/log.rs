@@ -1,0 +1,142 @@
+//! `zt log export | verify`: the auditor's offline check from a pinned root (spec §5).
+//!
+//! An export file (spec §5.6) is the line `zt-log-v1` followed by every entry of the
+//! organization's log from sequence 0, one standard-base64 canonical encoding per line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use zt_core::{AgentId, KeyId, LogEntry, LogError, Seq, Statement, TrustRoot};
+
+use crate::client::{base64_decode, Client};
+use crate::config::write_new_private;
+use crate::error::{file_error, CliError};
+use crate::output::{table, Output};
+
+/// The first line of an export file.
+pub(crate) const EXPORT_HEADER: &str = "zt-log-v1";
+
+/// `zt log export --out FILE`: the whole log, as the server serves it.
+pub(crate) fn export(client: &Client, out_path: &Path, out: Output) -> Result<(), CliError> {
+    if out_path.exists() {
+        return Err(CliError::usage(format!(
+            "{} exists: zt does not overwrite files",
+            out_path.display()
+        ))
+        .hint("choose another path, or move the old file away first"));
+    }
+    let (entries, head) = client.log_from(Seq(0))?;
+    let mut text = String::from(EXPORT_HEADER);
+    text.push('\n');
+    for entry in &entries {
+        text.push_str(&zt_http::wire::encode_bytes(entry.encoded()));
+        text.push('\n');
+    }
+    write_new_private(out_path, text.as_bytes())?;
+    out.show(
+        &serde_json::json!({ "file": out_path.display().to_string(), "entries": entries.len(), "head": head }),
+        || format!("Exported {} entries to {}.", entries.len(), out_path.display()),
+    );
+    Ok(())
+}
+
+/// Reads an export file; a line that is not an entry is named.
+pub(crate) fn read_export(path: &Path) -> Result<Vec<LogEntry>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|error| file_error("read", path, error))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(EXPORT_HEADER) {
+        return Err(CliError::refused(format!(
+            "{} is not a zt log export (its first line is not {EXPORT_HEADER})",
+            path.display()
+        )));
+    }
+    lines
+        .enumerate()
+        .map(|(index, line)| {
+            let bytes = base64_decode(line).ok_or_else(|| {
+                CliError::refused(format!("entry {index} (line {}) is not base64", index + 2))
+            })?;
+            LogEntry::decode(&bytes).map_err(|error| {
+                CliError::refused(format!(
+                    "entry {index} (line {}) is malformed: {error}",
+                    index + 2
+                ))
+            })
+        })
+        .collect()
+}
+
+/// What a verification found.
+#[derive(Serialize)]
+struct Verified {
+    root: TrustRoot,
+    entries: usize,
+    next_seq: Seq,
+    head_hash: zt_core::EntryHash,
+    closed_at: Option<Seq>,
+    active_keys: BTreeMap<AgentId, KeyId>,
+}
+
+/// `zt log verify --root ROOT (--file FILE | --server)`: replays the root's epoch and prints
+/// the active key set, or names the first bad entry.
+pub(crate) fn verify(root: &TrustRoot, entries: &[LogEntry], out: Output) -> Result<(), CliError> {
+    let start = entries
+        .iter()
+        .position(|entry| {
+            entry.header().epoch == root.epoch
+                && matches!(entry.statement(), Statement::EpochStart(_))
+        })
+        .ok_or_else(|| {
+            CliError::refused(format!("the log holds no start of epoch {}", root.epoch))
+        })?;
+    let epoch = entries.get(start..).unwrap_or_default();
+    let log = zt_core::verify_log(root, epoch).map_err(|error| bad_log(&error, start))?;
+    let head = log.head();
+    let verified = Verified {
+        root: *root,
+        entries: log.len(),
+        next_seq: head.next_seq,
+        head_hash: head.prev,
+        closed_at: log.closed_at(),
+        active_keys: log.active_keys(),
+    };
+    out.show(&verified, || {
+        let mut text = format!(
+            "Verified {} entries of epoch {} from the pinned root.\nHead: next entry {}, last hash {}\n",
+            verified.entries, root.epoch, head.next_seq, head.prev
+        );
+        if let Some(closed) = verified.closed_at {
+            text.push_str(&format!(
+                "The epoch was closed by an organization reset at entry {closed}: no key of it is active.\n"
+            ));
+        }
+        let rows: Vec<Vec<String>> = verified
+            .active_keys
+            .iter()
+            .map(|(agent, key)| vec![agent.to_string(), key.to_string()])
+            .collect();
+        text.push_str(&format!("Active keys: {}\n", rows.len()));
+        if !rows.is_empty() {
+            text.push_str(&table(&["AGENT", "KEY"], &rows));
+        }
+        text
+    });
+    Ok(())
+}
+
+/// The first bad entry, named by its sequence number in the whole log.
+fn bad_log(error: &LogError, start: usize) -> CliError {
+    let message = match error {
+        LogError::BadEntry { index, seq, fault } => {
+            let seq = seq.map_or_else(|| (start + index).to_string(), |seq| seq.to_string());
+            format!("the log is not valid from the pinned root: entry {seq} is bad: {fault}")
+        }
+        LogError::RootMismatch { index } => format!(
+            "the log is not valid from the pinned root: entry {} is the epoch's first key, but not the pinned one",
+            start + index
+        ),
+        other => format!("the log is not valid from the pinned root: {other}"),
+    };
+    CliError::refused(message).hint("the log was altered, or the root is not this organization's")
+}
