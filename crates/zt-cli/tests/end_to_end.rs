@@ -282,3 +282,211 @@ fn requests_approvals_changes_revocations_and_recovery() {
         assert!(!log.contains(secret));
     }
 }
+
+/// Signs a task for `payload` as `profile`; returns the document.
+fn sign_task(org: &Org, profile: &str, payload: &str, lines: &[&str]) -> common::Run {
+    let path = org.path(&format!("{payload}.payload"));
+    std::fs::write(&path, payload).unwrap();
+    org.zt(
+        profile,
+        &[
+            "task",
+            "sign",
+            "--kind",
+            "remote-control",
+            "--payload",
+            &path.display().to_string(),
+        ],
+        lines,
+    )
+}
+
+/// Writes a document `zt task sign` printed, for `zt task verify`.
+fn save(org: &Org, name: &str, document: &str) -> String {
+    let path = org.path(name);
+    std::fs::write(&path, document).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn tasks_sessions_the_log_and_an_organization_reset() {
+    let org = Org::start();
+    org.agent("alice@example.com", "admin");
+    let bob = org.agent("bob@example.com", "member");
+    let first = org
+        .zt("alice", &["--json", "key", "create"], &[ALICE, ALICE])
+        .json();
+    let root = first["root"].as_str().unwrap().to_owned();
+    let request = org
+        .zt("bob", &["--json", "key", "create"], &[BOB, BOB])
+        .json();
+    let (id, code) = (
+        request["request"].as_str().unwrap(),
+        request["code"].as_str().unwrap(),
+    );
+    org.zt(
+        "alice",
+        &["requests", "approve", id, "--code", code],
+        &[ALICE],
+    )
+    .ok();
+
+    // A task signed with the passphrase is accepted once; a replay is refused.
+    let signed = sign_task(&org, "bob", "reboot host-17", &[BOB]);
+    let document = save(&org, "task-1.json", signed.ok());
+    let accepted = org
+        .zt("alice", &["--json", "task", "verify", &document], &[])
+        .json();
+    assert_eq!(accepted["agent"], bob.as_str());
+    assert_eq!(accepted["frequency"], "each-task");
+    org.zt("alice", &["task", "verify", &document], &[])
+        .refused("task_replayed");
+    // Bound to its payload: checked against another task, it is refused.
+    let other = save(&org, "other.payload", "wipe host-17");
+    let signed = sign_task(&org, "bob", "reboot host-18", &[BOB]);
+    let document = save(&org, "task-2.json", signed.ok());
+    org.zt(
+        "alice",
+        &["task", "verify", &document, "--payload", &other],
+        &[],
+    )
+    .refused("task_wrong_task");
+    // Without a passphrase on standard input, signing stops at the prompt.
+    let prompt = sign_task(&org, "bob", "reboot host-19", &[]);
+    assert_eq!(prompt.code, 2, "{prompt:#?}");
+    assert!(prompt.stderr.contains("before the passphrase"));
+
+    // Unlocked for a day: the next tasks are signed without a prompt, and accepted.
+    let unlocked = org
+        .zt("bob", &["--json", "unlock", "--for", "day"], &[BOB])
+        .json();
+    assert_eq!(unlocked["frequency"], "day");
+    for n in 0..2 {
+        let signed = sign_task(&org, "bob", &format!("session task {n}"), &[]);
+        let document = save(&org, &format!("session-{n}.json"), signed.ok());
+        let accepted = org
+            .zt("alice", &["--json", "task", "verify", &document], &[])
+            .json();
+        assert_eq!(accepted["frequency"], "day");
+    }
+    // A task signed in the session, then logout: the prompt is back, and the session's
+    // unverified authorization is refused everywhere.
+    let pending = sign_task(&org, "bob", "signed before logout", &[]);
+    let pending = save(&org, "pending.json", pending.ok());
+    org.zt("bob", &["logout"], &[]).ok();
+    assert_eq!(sign_task(&org, "bob", "after logout", &[]).code, 2);
+    org.zt("alice", &["task", "verify", &pending], &[])
+        .refused("session_invalid");
+
+    // The prompt policy (admins): day no longer allowed.
+    org.zt("bob", &["policy", "prompt", "--allow", "task"], &[BOB])
+        .refused("forbidden");
+    org.zt("alice", &["policy", "prompt", "--allow", "task"], &[ALICE])
+        .ok();
+    org.zt("bob", &["unlock", "--for", "day"], &[BOB])
+        .refused("does not allow");
+
+    // The auditor: export, verify offline from the root, agree with the server.
+    let export = org.path("log.txt");
+    let export_arg = export.display().to_string();
+    org.zt("alice", &["log", "export", "--out", &export_arg], &[])
+        .ok();
+    let offline = org
+        .zt(
+            "alice",
+            &[
+                "--json",
+                "log",
+                "verify",
+                "--root",
+                &root,
+                "--file",
+                &export_arg,
+            ],
+            &[],
+        )
+        .json();
+    let online = org
+        .zt(
+            "alice",
+            &["--json", "log", "verify", "--root", &root, "--server"],
+            &[],
+        )
+        .json();
+    assert_eq!(offline["active_keys"], online["active_keys"]);
+    let status = org
+        .zt("alice", &["--json", "status", "--state", "active"], &[])
+        .json();
+    let served: serde_json::Map<String, Value> = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["agent"].as_str().unwrap().to_owned(),
+                row["active_key"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(offline["active_keys"], Value::Object(served));
+
+    // A tampered export is refused, naming the entry.
+    let text = std::fs::read_to_string(&export).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let target = 4; // line 5 holds entry 3: Bob's request
+    let mut bytes = base64_decode(&lines[target]);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1; // a bit of the authorization signature
+    lines[target] = base64_encode(&bytes);
+    let tampered = org.path("tampered.txt");
+    std::fs::write(&tampered, lines.join("\n") + "\n").unwrap();
+    org.zt(
+        "alice",
+        &[
+            "log",
+            "verify",
+            "--root",
+            &root,
+            "--file",
+            &tampered.display().to_string(),
+        ],
+        &[],
+    )
+    .refused("entry 3 is bad");
+
+    // Organization reset: old keys reset, their authorizations refused, next key is first.
+    let before_reset = sign_task(&org, "bob", "signed before the reset", &[BOB]);
+    let before_reset = save(&org, "before-reset.json", before_reset.ok());
+    org.admin(&["org", "reset", "--org", &org.id]);
+    org.zt("alice", &["task", "verify", &before_reset], &[])
+        .refused("task_");
+    assert_eq!(state_of(&org, "bob")["status"]["state"], "reset");
+    let again = org
+        .zt("bob", &["--json", "key", "create"], &[BOB_2, BOB_2])
+        .json();
+    assert_eq!(again["state"], "active");
+    let new_root = again["root"].as_str().unwrap();
+    assert_ne!(new_root, root);
+    // The old root still verifies the old epoch, and says it was closed.
+    let closed = org
+        .zt(
+            "alice",
+            &["--json", "log", "verify", "--root", &root, "--server"],
+            &[],
+        )
+        .json();
+    assert!(closed["closed_at"].is_u64());
+    assert_eq!(closed["active_keys"], serde_json::json!({}));
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
