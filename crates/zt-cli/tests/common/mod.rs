@@ -120,6 +120,11 @@ impl Org {
     /// Adds an agent with `role`, logs their profile (named after the part of the e-mail
     /// before `@`) in, and returns their agent id.
     pub fn agent(&self, email: &str, role: &str) -> String {
+        self.account(email, role).0
+    }
+
+    /// As [`Org::agent`]; returns the agent id and the API token.
+    pub fn account(&self, email: &str, role: &str) -> (String, String) {
         let out = admin(
             self.dir.path(),
             &[
@@ -147,7 +152,7 @@ impl Org {
             &[],
         )
         .ok();
-        agent
+        (agent, token)
     }
 
     /// Runs `zt --profile PROFILE ARGS`, with `lines` on standard input.
