@@ -2,7 +2,7 @@
 //!
 //! Deployed with its organization's root pinned, the device syncs the log from the server,
 //! verifies every new entry itself, appends it to its own copy (a file in the log export
-//! format, spec §5.6) and never rewrites that copy. It accepts or refuses task
+//! format, spec §5.5) and never rewrites that copy. It accepts or refuses task
 //! authorizations offline, from its copy alone. A server that forks, rewrites or rolls back
 //! history is detected at the next sync; after an organization reset the device refuses
 //! every task until it is redeployed with the new root.
@@ -18,7 +18,7 @@ use zt_core::{
     TaskError, TrustRoot, UnixTime, VerifiedLog, VerifiedTask,
 };
 
-/// The first line of the device's copy (the log export format, spec §5.6).
+/// The first line of the device's copy (the log export format, spec §5.5).
 pub const COPY_HEADER: &str = "zt-log-v1";
 
 /// Where the device reads the log from: the server's `GET /v1/log`.

@@ -1,6 +1,6 @@
 //! `zt log export | verify`: the auditor's offline check from a pinned root (spec §5).
 //!
-//! An export file (spec §5.6) is the line `zt-log-v1` followed by every entry of the
+//! An export file (spec §5.5) is the line `zt-log-v1` followed by every entry of the
 //! organization's log from sequence 0, one standard-base64 canonical encoding per line.
 
 use std::collections::BTreeMap;
@@ -91,7 +91,9 @@ pub(crate) fn verify(root: &TrustRoot, entries: &[LogEntry], out: Output) -> Res
             CliError::refused(format!("the log holds no start of epoch {}", root.epoch))
         })?;
     let epoch = entries.get(start..).unwrap_or_default();
-    let log = zt_core::verify_log(root, epoch).map_err(|error| bad_log(&error, start))?;
+    // An auditor agrees bit for bit with the rules: one signature at a time (spec §5.3).
+    let log = zt_core::verify_log_with(root, epoch, zt_core::VerifyMode::Strict)
+        .map_err(|error| bad_log(&error, start))?;
     let head = log.head();
     let verified = Verified {
         root: *root,
