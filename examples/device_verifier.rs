@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, message)) => {
             eprintln!("error: {message}");
+            if code == 2 {
+                eprintln!("usage: device_verifier --server URL --token TOKEN --root ROOT --copy FILE (sync | verify DOCUMENT PAYLOAD)");
+            }
             ExitCode::from(code)
         }
     }
