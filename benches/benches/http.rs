@@ -190,6 +190,8 @@ fn main() {
                 })
                 .collect()
         };
+        // reqwest carries rustls without a provider in workspace builds (zt-cli's choice).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap();
         let (mut floor, mut over_sqlite, mut over_memory) = (Vec::new(), Vec::new(), Vec::new());
         // Warm-up, then alternate.

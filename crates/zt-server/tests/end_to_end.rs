@@ -18,7 +18,7 @@ async fn every_flow_against_a_real_server_with_mail() {
     let setup = Organization::on_sqlite("member");
     let (org, alice, bob) = (setup.org, setup.alice.clone(), setup.bob.clone());
     let server = setup.start(&["--smtp-url", &sink.url(), "--mail-from", "zt@example.test"]);
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let health = http
         .get(format!("{}/healthz", server.url))
         .send()

@@ -20,6 +20,13 @@ use zt_core::{AccessSecret, AgentId, AgentKeys, EntryBuilder, Head, LogEntry, Or
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_zt-server");
 
+/// An HTTP client. In a workspace build reqwest carries rustls without a crypto provider
+/// (zt-cli's TLS choice: ring, installed by the client), so install ring here too.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 pub fn now() -> UnixTime {
     UnixTime(
         SystemTime::now()
@@ -266,7 +273,7 @@ pub fn fast_keys(org: OrgId, agent: AgentId) -> AgentKeys {
 impl Client {
     pub fn new(url: &str, agent: &Agent, org: OrgId) -> Client {
         Client {
-            http: reqwest::Client::new(),
+            http: http_client(),
             url: url.to_owned(),
             agent: agent.clone(),
             org,
