@@ -73,23 +73,8 @@ fn a_device_verifies_offline_detects_bad_history_and_needs_redeploying_after_a_r
     org.agent("alice@example.com", "admin");
     let bob = org.agent("bob@example.com", "member");
     let (_, device_token) = org.account("device-17@example.com", "member");
-    let first = org
-        .zt("alice", &["--json", "key", "create"], &[ALICE, ALICE])
-        .json();
-    let root: TrustRoot = first["root"].as_str().unwrap().parse().unwrap();
-    let request = org
-        .zt("bob", &["--json", "key", "create"], &[BOB, BOB])
-        .json();
-    let (id, code) = (
-        request["request"].as_str().unwrap(),
-        request["code"].as_str().unwrap(),
-    );
-    org.zt(
-        "alice",
-        &["requests", "approve", id, "--code", code],
-        &[ALICE],
-    )
-    .ok();
+    let root: TrustRoot = org.first_key("alice", ALICE).parse().unwrap();
+    org.approved_key(("bob", BOB), ("alice", ALICE));
 
     // Deployed with the root pinned, the device syncs and verifies the log itself.
     let copy = org.path("device.log");

@@ -313,23 +313,8 @@ fn tasks_sessions_the_log_and_an_organization_reset() {
     let org = Org::start();
     org.agent("alice@example.com", "admin");
     let bob = org.agent("bob@example.com", "member");
-    let first = org
-        .zt("alice", &["--json", "key", "create"], &[ALICE, ALICE])
-        .json();
-    let root = first["root"].as_str().unwrap().to_owned();
-    let request = org
-        .zt("bob", &["--json", "key", "create"], &[BOB, BOB])
-        .json();
-    let (id, code) = (
-        request["request"].as_str().unwrap(),
-        request["code"].as_str().unwrap(),
-    );
-    org.zt(
-        "alice",
-        &["requests", "approve", id, "--code", code],
-        &[ALICE],
-    )
-    .ok();
+    let root = org.first_key("alice", ALICE);
+    org.approved_key(("bob", BOB), ("alice", ALICE));
 
     // A task signed with the passphrase is accepted once; a replay is refused.
     let signed = sign_task(&org, "bob", "reboot host-17", &[BOB]);

@@ -155,6 +155,39 @@ impl Org {
         (agent, token)
     }
 
+    /// `profile` creates the epoch's first key; returns the root to pin.
+    pub fn first_key(&self, profile: &str, passphrase: &str) -> String {
+        let created = self
+            .zt(
+                profile,
+                &["--json", "key", "create"],
+                &[passphrase, passphrase],
+            )
+            .json();
+        assert_eq!(created["state"], "active", "{created:#}");
+        created["root"].as_str().unwrap().to_owned()
+    }
+
+    /// `requester` requests a key, and `approver` approves it with the code it was shown.
+    pub fn approved_key(&self, requester: (&str, &str), approver: (&str, &str)) {
+        let (profile, passphrase) = requester;
+        let request = self
+            .zt(
+                profile,
+                &["--json", "key", "create"],
+                &[passphrase, passphrase],
+            )
+            .json();
+        let id = request["request"].as_str().unwrap();
+        let code = request["code"].as_str().unwrap();
+        self.zt(
+            approver.0,
+            &["requests", "approve", id, "--code", code],
+            &[approver.1],
+        )
+        .ok();
+    }
+
     /// Runs `zt --profile PROFILE ARGS`, with `lines` on standard input.
     pub fn zt(&self, profile: &str, args: &[&str], lines: &[&str]) -> Run {
         run_zt(&self.config_dir(), profile, args, lines)
