@@ -276,11 +276,40 @@ fn requests_approvals_changes_revocations_and_recovery() {
     assert_eq!(state_of(&org, "alice")["status"]["state"], "revoked");
     let _ = bob;
 
-    // No passphrase reached the server's log.
+    // No passphrase reached the server's log, nor any file the clients keep.
     let log = org.server_log.lock().unwrap().clone();
     for secret in [ALICE, BOB, BOB_2, BOB_3, CAROL, DAVE] {
         assert!(!log.contains(secret));
     }
+    assert_private_and_free_of(&org.config_dir(), &[ALICE, BOB, BOB_2, BOB_3, CAROL, DAVE]);
+}
+
+/// Every file under `dir` is readable by its owner only (directories: 0700), and none
+/// holds any of `secrets`.
+fn assert_private_and_free_of(dir: &std::path::Path, secrets: &[&str]) {
+    let mut files = 0;
+    let mut pending = vec![dir.to_owned()];
+    while let Some(path) = pending.pop() {
+        let meta = std::fs::metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", path.display());
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|entry| entry.unwrap().path()),
+            );
+        } else {
+            assert_eq!(mode, 0o600, "{}", path.display());
+            let bytes = std::fs::read(&path).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in secrets {
+                assert!(!text.contains(secret), "a passphrase in {}", path.display());
+            }
+            files += 1;
+        }
+    }
+    assert!(files >= 4, "expected the profiles under {}", dir.display());
 }
 
 /// Signs a task for `payload` as `profile`; returns the document.
@@ -345,6 +374,12 @@ fn tasks_sessions_the_log_and_an_organization_reset() {
     let unlocked = org
         .zt("bob", &["--json", "unlock", "--for", "day"], &[BOB])
         .json();
+    let session = org.config_dir().join("state/bob/session.json");
+    assert_eq!(
+        std::fs::metadata(&session).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_private_and_free_of(&org.config_dir(), &[ALICE, BOB]);
     assert_eq!(unlocked["frequency"], "day");
     for n in 0..2 {
         let signed = sign_task(&org, "bob", &format!("session task {n}"), &[]);
