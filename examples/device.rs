@@ -11,15 +11,10 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use zt_core::{
     Head, InMemoryReplayGuard, LogEntry, LogError, Seq, Statement, TaskAuthorization, TaskBinding,
     TaskError, TrustRoot, UnixTime, VerifiedLog, VerifiedTask,
 };
-
-/// The first line of the device's copy (the log export format, spec §5.5).
-pub const COPY_HEADER: &str = "zt-log-v1";
 
 /// Where the device reads the log from: the server's `GET /v1/log`.
 pub trait LogSource {
@@ -200,12 +195,10 @@ impl Device {
             .map_err(storage)?;
         let mut text = String::new();
         if new {
-            text.push_str(COPY_HEADER);
-            text.push('\n');
+            text = zt_core::encode_log_export(&[]);
         }
         for entry in entries {
-            text.push_str(&STANDARD.encode(entry.encoded()));
-            text.push('\n');
+            text.push_str(&zt_core::log_export_line(entry));
         }
         file.write_all(text.as_bytes()).map_err(storage)?;
         File::sync_all(&file).map_err(storage)
@@ -214,18 +207,6 @@ impl Device {
 
 /// Reads a copy written by [`Device`] (or `zt log export`).
 pub fn read_copy(path: &Path) -> Result<Vec<LogEntry>, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| error.to_string())?;
-    let mut lines = text.lines();
-    if lines.next() != Some(COPY_HEADER) {
-        return Err(format!("{} is not a zt log copy", path.display()));
-    }
-    lines
-        .enumerate()
-        .map(|(index, line)| {
-            let bytes = STANDARD
-                .decode(line)
-                .map_err(|_| format!("entry {index} is not base64"))?;
-            LogEntry::decode(&bytes).map_err(|error| format!("entry {index}: {error}"))
-        })
-        .collect()
+    let text = std::fs::read(path).map_err(|error| error.to_string())?;
+    zt_core::decode_log_export(&text).map_err(|error| format!("{}: {error}", path.display()))
 }

@@ -14,7 +14,8 @@
 //! - The key lifecycle as a pure state machine: [`OrgState::decide`] turns a [`Command`] into
 //!   a [`Decision`] (an entry to append, effects to carry out) or a refusal, and
 //!   [`OrgState::apply`] folds a verified entry into the state.
-//! - Offline log verification from a pinned root ([`verify_log`], [`VerifiedLog`]).
+//! - Offline log verification from a pinned root ([`verify_log`], [`VerifiedLog`]), and the
+//!   log export file it reads ([`decode_log_export`]).
 //! - The six-digit verification code ([`VerificationCode`]).
 //! - The recovery file ([`RecoveryFile`], [`RecoveryKeys`]) and sealed access secrets.
 //! - Sensitive-task authorizations and session delegations ([`TaskAuthorization`]).
@@ -61,6 +62,7 @@ mod codec;
 mod command;
 mod crypto;
 mod error;
+mod export;
 mod ids;
 mod kdf;
 mod keys;
@@ -82,6 +84,9 @@ pub use error::{
     DecodeError, EntryFault, Error, KdfError, KeyError, LogError, ParseIdError, PassphraseError,
     RecoveryFileError, Refusal, RuleViolation, SealError, SignatureRole, StaleEntry, TaskError,
     WeakPassphrase, WrongPassphrase,
+};
+pub use export::{
+    decode_log_export, encode_log_export, log_export_line, LogExportError, LOG_EXPORT_HEADER,
 };
 pub use ids::{AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime};
 pub use kdf::{KdfParams, Salt, KDF_ARGON2ID_V13};

@@ -1,7 +1,7 @@
 //! `zt log export | verify`: the auditor's offline check from a pinned root (spec §5).
 //!
-//! An export file (spec §5.5) is the line `zt-log-v1` followed by every entry of the
-//! organization's log from sequence 0, one standard-base64 canonical encoding per line.
+//! An export file (spec §5.5, zt-core's `encode_log_export`) holds every entry of the
+//! organization's log from sequence 0.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,13 +9,10 @@ use std::path::Path;
 use serde::Serialize;
 use zt_core::{AgentId, KeyId, LogEntry, LogError, Seq, Statement, TrustRoot};
 
-use crate::client::{base64_decode, Client};
+use crate::client::Client;
 use crate::config::write_new_private;
 use crate::error::{file_error, CliError};
 use crate::output::{table, Output};
-
-/// The first line of an export file.
-pub(crate) const EXPORT_HEADER: &str = "zt-log-v1";
 
 /// `zt log export --out FILE`: the whole log, as the server serves it.
 pub(crate) fn export(client: &Client, out_path: &Path, out: Output) -> Result<(), CliError> {
@@ -27,13 +24,7 @@ pub(crate) fn export(client: &Client, out_path: &Path, out: Output) -> Result<()
         .hint("choose another path, or move the old file away first"));
     }
     let (entries, head) = client.log_from(Seq(0))?;
-    let mut text = String::from(EXPORT_HEADER);
-    text.push('\n');
-    for entry in &entries {
-        text.push_str(&zt_http::wire::encode_bytes(entry.encoded()));
-        text.push('\n');
-    }
-    write_new_private(out_path, text.as_bytes())?;
+    write_new_private(out_path, zt_core::encode_log_export(&entries).as_bytes())?;
     out.show(
         &serde_json::json!({ "file": out_path.display().to_string(), "entries": entries.len(), "head": head }),
         || format!("Exported {} entries to {}.", entries.len(), out_path.display()),
@@ -43,28 +34,9 @@ pub(crate) fn export(client: &Client, out_path: &Path, out: Output) -> Result<()
 
 /// Reads an export file; a line that is not an entry is named.
 pub(crate) fn read_export(path: &Path) -> Result<Vec<LogEntry>, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|error| file_error("read", path, error))?;
-    let mut lines = text.lines();
-    if lines.next() != Some(EXPORT_HEADER) {
-        return Err(CliError::refused(format!(
-            "{} is not a zt log export (its first line is not {EXPORT_HEADER})",
-            path.display()
-        )));
-    }
-    lines
-        .enumerate()
-        .map(|(index, line)| {
-            let bytes = base64_decode(line).ok_or_else(|| {
-                CliError::refused(format!("entry {index} (line {}) is not base64", index + 2))
-            })?;
-            LogEntry::decode(&bytes).map_err(|error| {
-                CliError::refused(format!(
-                    "entry {index} (line {}) is malformed: {error}",
-                    index + 2
-                ))
-            })
-        })
-        .collect()
+    let text = std::fs::read(path).map_err(|error| file_error("read", path, error))?;
+    zt_core::decode_log_export(&text)
+        .map_err(|error| CliError::refused(format!("{}: {error}", path.display())))
 }
 
 /// What a verification found.
