@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::{StatusCode, Uri};
+use rand_chacha::rand_core::SeedableRng as _;
 use serde_json::{json, Value};
 use zt_core::{Command, LogEntry, Statement};
 use zt_http::wire::{ActiveKey, CallerInfo, LogPage, MyKey, OrgInfo};
@@ -120,6 +121,7 @@ fn my_key(world: &World, key: zt_core::KeyId, registered: u64) -> Value {
             key,
             record: *world.keys(key).record(),
             registered_seq: zt_core::Seq(registered),
+            sealed_access: zt_core::SealedAccess::from_bytes([0; 80]),
             changed_seq: zt_core::Seq(registered),
         }),
         recovery: None,
@@ -201,4 +203,76 @@ fn an_approval_of_another_key_than_requested_is_reported() {
     let run = common::run_zt(s.config.path(), "bob", &["key", "status"], &[]);
     run.refused("approved with a key you did not request");
     assert!(run.stderr.contains("hint: do not use this key"));
+}
+
+/// Bob's key derived from a real passphrase, with the access secret sealed to it (from a
+/// first-key entry, which seals it), as his record on the server.
+fn derived_record(s: &Setup, passphrase: &str) -> (Value, zt_core::SealedAccess) {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let keys = zt_core::AgentKeys::derive(
+        &zt_core::Passphrase::new(passphrase).unwrap(),
+        zt_core::KdfParams::DEFAULT,
+        zt_core::Salt::random(&mut rng),
+        s.world.org,
+        agent(2),
+    );
+    let access = zt_core::AccessSecret::random(&mut rng);
+    let entry = zt_core::EntryBuilder::new(s.world.state.head(), zt_core::UnixTime(1))
+        .first_key(agent(2), &keys, &access, &mut rng)
+        .unwrap();
+    let Statement::FirstKey(body) = entry.statement() else {
+        unreachable!()
+    };
+    let mut status = s.world.state.agent_status(agent(2));
+    status.active_key = Some(keys.key_id());
+    status.state = zt_core::AgentKeyState::Active;
+    let mine = serde_json::to_value(MyKey {
+        status,
+        active: Some(ActiveKey {
+            key: keys.key_id(),
+            record: *keys.record(),
+            registered_seq: zt_core::Seq(2),
+            sealed_access: body.sealed_access,
+            changed_seq: zt_core::Seq(2),
+        }),
+        recovery: None,
+    })
+    .unwrap();
+    (mine, body.sealed_access)
+}
+
+const BOB: &str = "bob keeps a secret lighthouse phrase";
+
+#[test]
+fn an_access_secret_not_sealed_to_the_key_stops_a_key_change() {
+    let s = setup();
+    let (mut mine, _) = derived_record(&s, BOB);
+    mine["active"]["sealed_access"] = json!("00".repeat(80));
+    s.canned.set("/v1/keys/me", mine);
+    let new = "bob's next passphrase is long enough";
+    let run = common::run_zt(s.config.path(), "bob", &["key", "change"], &[BOB, new, new]);
+    run.refused("does not open");
+    assert_eq!(s.canned.writes.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_recovery_file_the_server_refused_is_removed() {
+    let s = setup();
+    let (mine, _) = derived_record(&s, BOB);
+    s.canned.set("/v1/keys/me", mine);
+    let file = s.config.path().join("bob.recovery");
+    let run = common::run_zt(
+        s.config.path(),
+        "bob",
+        &["recovery", "create", "--out", &file.display().to_string()],
+        &[BOB],
+    );
+    // The canned server refuses every POST (404): the registration was attempted, refused,
+    // and the file written before it is gone again.
+    run.refused("not_found");
+    assert_eq!(s.canned.writes.load(Ordering::SeqCst), 1);
+    assert!(
+        !file.exists(),
+        "a recovery file nobody registered was left behind"
+    );
 }

@@ -89,9 +89,39 @@ impl SealedAccess {
 
 impl fmt::Debug for SealedAccess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SealedAccess(")?;
-        crate::ids::write_hex(f, &self.0)?;
-        f.write_str(")")
+        write!(f, "SealedAccess({self})")
+    }
+}
+
+/// Lower-case hex of the 80 bytes (it is public: only the recipient's key opens it).
+impl fmt::Display for SealedAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::ids::write_hex(f, &self.0)
+    }
+}
+
+impl std::str::FromStr for SealedAccess {
+    type Err = crate::error::ParseIdError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        crate::ids::parse_hex::<{ SealedAccess::LEN }>(text)
+            .map(SealedAccess)
+            .ok_or(crate::error::ParseIdError {
+                what: "sealed access",
+            })
+    }
+}
+
+impl serde::Serialize for SealedAccess {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SealedAccess {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

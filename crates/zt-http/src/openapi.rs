@@ -270,7 +270,7 @@ fn schemas() -> Value {
         "AgentStatus": status,
         "MyKey": object(&["status"], json!({
             "status": schema_ref("AgentStatus"),
-            "active": { "oneOf": [{ "type": "null" }, object(&["key", "record", "registered_seq", "changed_seq"], json!({
+            "active": { "oneOf": [{ "type": "null" }, object(&["key", "record", "registered_seq", "sealed_access", "changed_seq"], json!({
                 "key": hex(32, "key id"),
                 "record": object(&["signing", "exchange", "kdf", "salt"], json!({
                     "signing": hex(32, "Ed25519 public key"), "exchange": hex(32, "X25519 public key"),
@@ -281,10 +281,12 @@ fn schemas() -> Value {
                     "salt": hex(16, "Argon2id salt"),
                 })),
                 "registered_seq": { "type": "integer" }, "changed_seq": { "type": "integer" },
+                "sealed_access": hex(80, "the access secret sealed to this key (spec §3.7)"),
             }))] },
-            "recovery": { "oneOf": [{ "type": "null" }, object(&["registration", "seq", "time"], json!({
+            "recovery": { "oneOf": [{ "type": "null" }, object(&["registration", "seq", "time", "sealed_access"], json!({
                 "registration": id("recovery registration id, as the recovery file names it"),
                 "seq": { "type": "integer", "description": "the registering entry" }, "time": { "type": "integer" },
+                "sealed_access": hex(80, "the access secret sealed to the recovery key (spec §3.7)"),
             }))] },
         })),
         "PendingRequest": pending,

@@ -93,9 +93,21 @@ pub struct MyKey {
     pub status: AgentStatus,
     /// Their active key, if any.
     pub active: Option<ActiveKey>,
-    /// Their current recovery registration, if any (its entry holds the access secret
-    /// sealed to the recovery key, which a recovery reset opens).
-    pub recovery: Option<zt_core::RecoveryRegistrationView>,
+    /// Their current recovery registration, if any.
+    pub recovery: Option<RecoveryRecord>,
+}
+
+/// The caller's current recovery registration, with what a recovery reset opens.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecoveryRecord {
+    /// The registration, as the recovery file names it.
+    pub registration: zt_core::RegistrationId,
+    /// The entry that registered it.
+    pub seq: Seq,
+    /// When.
+    pub time: UnixTime,
+    /// The access secret sealed to the recovery key (spec §3.7): only the file opens it.
+    pub sealed_access: zt_core::SealedAccess,
 }
 
 /// An active key's public record (KDF parameters and salt included).
@@ -105,8 +117,11 @@ pub struct ActiveKey {
     pub key: KeyId,
     /// Public keys, KDF parameters and salt.
     pub record: PublicKeyRecord,
-    /// The entry that registered it (its sealed access secret is there).
+    /// The entry that registered it.
     pub registered_seq: Seq,
+    /// The access secret sealed to this key (spec §3.7): only the key opens it, so a key
+    /// change can seal it again to the next key.
+    pub sealed_access: zt_core::SealedAccess,
     /// The entry of the key's last change of status.
     pub changed_seq: Seq,
 }

@@ -2,9 +2,8 @@
 //! client makes on what the server says, unlocking the agent's key, and submitting signed
 //! statements at the current head.
 
-use rand_core::OsRng;
 use reqwest::Method;
-use zt_core::{AccessSecret, AgentKeys, EntryBuilder, KeyId, LogEntry, Seq, Statement, UnixTime};
+use zt_core::{AccessSecret, AgentKeys, EntryBuilder, LogEntry, SealedAccess, UnixTime};
 use zt_http::wire::{Accepted, MyKey, OrgInfo};
 
 use crate::client::Client;
@@ -33,8 +32,19 @@ pub(crate) struct Connected {
 pub(crate) struct Unlocked {
     pub(crate) org: OrgInfo,
     pub(crate) keys: AgentKeys,
-    /// The entry that registered the key.
-    pub(crate) registered_seq: Seq,
+    /// The access secret sealed to the key, as the server sent it.
+    sealed_access: SealedAccess,
+}
+
+impl Unlocked {
+    /// Opens the access secret sealed to the key. Only the key opens it, and the seal is
+    /// bound to the organization, the agent and the key id (spec §3.7), so a server that
+    /// sends another one gets a refusal, not a key change that loses the agent's access.
+    pub(crate) fn access_secret(&self) -> Result<AccessSecret, CliError> {
+        self.keys
+            .open_access(&self.sealed_access)
+            .map_err(|_| CliError::refused("your access secret does not open with your key"))
+    }
 }
 
 impl std::fmt::Debug for Unlocked {
@@ -127,25 +137,8 @@ impl Connected {
         Ok(Unlocked {
             org,
             keys,
-            registered_seq: active.registered_seq,
+            sealed_access: active.sealed_access,
         })
-    }
-
-    /// The access secret sealed to `keys` in the entry that registered them.
-    pub(crate) fn access_secret(
-        &self,
-        keys: &AgentKeys,
-        registered: Seq,
-    ) -> Result<AccessSecret, CliError> {
-        let entry = self.client.entry_at(registered)?;
-        let sealed = sealed_to(&entry, keys.key_id()).ok_or_else(|| {
-            CliError::refused(format!(
-                "entry {} the server names does not register your key",
-                registered.0
-            ))
-        })?;
-        keys.open_access(&sealed)
-            .map_err(|_| CliError::refused("your access secret does not open with your key"))
     }
 
     /// Signs with `sign` at the current head and submits to `path`; signs again at the new
@@ -216,26 +209,10 @@ impl Connected {
     }
 }
 
-/// The sealed access secret an entry registers for `key`, if it registers that key.
-fn sealed_to(entry: &LogEntry, key: KeyId) -> Option<zt_core::SealedAccess> {
-    match entry.statement() {
-        Statement::FirstKey(body) if body.key.key_id() == key => Some(body.sealed_access),
-        Statement::KeyRequest(body) if body.key.key_id() == key => Some(body.sealed_access),
-        Statement::KeyChange(body) if body.new_key.key_id() == key => Some(body.sealed_access),
-        Statement::RecoveryReset(body) if body.new_key.key_id() == key => Some(body.sealed_access),
-        _ => None,
-    }
-}
-
 /// A warning code as a sentence.
 fn warning_text(code: &str) -> String {
     match code {
         "first_key_creator_cannot_approve" => "you are not an admin, so nobody can approve other agents' keys: until an organization reset, no admin can get a key".to_owned(),
         other => other.to_owned(),
     }
-}
-
-/// A fresh random source for signing (the operating system's).
-pub(crate) fn rng() -> OsRng {
-    OsRng
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use rand_core::OsRng;
 use reqwest::Method;
 use serde::Serialize;
 use zt_core::{
@@ -10,7 +11,7 @@ use zt_core::{
 };
 use zt_http::wire::{Listing, MyKey};
 
-use crate::commands::context::{now, rng, Connected};
+use crate::commands::context::{now, Connected};
 use crate::commands::session::current_session;
 use crate::config::{write_private, RequestMemo};
 use crate::error::CliError;
@@ -47,13 +48,13 @@ pub(crate) fn create(
     let agent = ctx.profile.agent;
     let passphrase = input.new_passphrase("New passphrase")?;
     let keys = with_progress("Deriving your new key", || {
-        AgentKeys::create(&passphrase, org.org, agent, &mut rng())
+        AgentKeys::create(&passphrase, org.org, agent, &mut OsRng)
     });
-    let access = AccessSecret::random(&mut rng());
+    let access = AccessSecret::random(&mut OsRng);
     if !org.has_active_key {
         let first = ctx.submit(Method::POST, "/v1/keys/first", |builder| {
             builder
-                .first_key(agent, &keys, &access, &mut rng())
+                .first_key(agent, &keys, &access, &mut OsRng)
                 .map_err(seal_failed)
         });
         match first {
@@ -81,11 +82,11 @@ pub(crate) fn create(
             Err(error) => return Err(error),
         }
     }
-    let request = RequestId::random(&mut rng());
+    let request = RequestId::random(&mut OsRng);
     let mut signed: Option<LogEntry> = None;
     ctx.submit(Method::POST, "/v1/keys/requests", |builder| {
         let entry = builder
-            .key_request(agent, request, &keys, &access, &mut rng())
+            .key_request(agent, request, &keys, &access, &mut OsRng)
             .map_err(seal_failed)?;
         signed = Some(entry.clone());
         Ok(entry)
@@ -139,7 +140,7 @@ pub(crate) fn status(ctx: &Connected) -> Result<(), CliError> {
     let org = ctx.org()?;
     let mine = ctx.my_key()?;
     let note = check_request(ctx, &mine)?;
-    let session_until = current_session(ctx, &org)?.map(|delegation| delegation.expires_at);
+    let session_until = current_session(ctx, &org)?.map(|session| session.delegation.expires_at);
     let status = &mine.status;
     let human = || {
         let mut text = format!(
@@ -246,15 +247,15 @@ fn check_request(ctx: &Connected, mine: &MyKey) -> Result<Option<String>, CliErr
 /// frequency falls back to each task.
 pub(crate) fn change(ctx: &Connected, input: &mut Input) -> Result<(), CliError> {
     let unlocked = ctx.unlock(input, "Current passphrase")?;
-    let access = ctx.access_secret(&unlocked.keys, unlocked.registered_seq)?;
+    let access = unlocked.access_secret()?;
     let passphrase = input.new_passphrase("New passphrase")?;
     let agent = ctx.profile.agent;
     let new = with_progress("Deriving your new key", || {
-        AgentKeys::create(&passphrase, unlocked.org.org, agent, &mut rng())
+        AgentKeys::create(&passphrase, unlocked.org.org, agent, &mut OsRng)
     });
     ctx.submit(Method::POST, "/v1/keys/change", |builder| {
         builder
-            .key_change(agent, &unlocked.keys, &new, &access, &mut rng())
+            .key_change(agent, &unlocked.keys, &new, &access, &mut OsRng)
             .map_err(seal_failed)
     })?;
     ctx.end_session()?;

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
+use rand_core::OsRng;
 use reqwest::Method;
-use zt_core::{AgentKeys, RecoveryFile, RecoveryKeys, Statement};
+use zt_core::{AgentKeys, RecoveryFile, RecoveryKeys};
 
-use crate::commands::context::{rng, Connected};
+use crate::commands::context::Connected;
 use crate::commands::key::seal_failed;
 use crate::config::{readable_by_others, write_new_private};
 use crate::error::{file_error, CliError};
@@ -26,15 +27,15 @@ pub(crate) fn create(ctx: &Connected, input: &mut Input, out: &Path) -> Result<(
         .hint("choose another path, or move the old file away first"));
     }
     let unlocked = ctx.unlock(input, "Your passphrase")?;
-    let access = ctx.access_secret(&unlocked.keys, unlocked.registered_seq)?;
+    let access = unlocked.access_secret()?;
     let agent = ctx.profile.agent;
-    let recovery = RecoveryKeys::generate(unlocked.org.org, agent, &mut rng());
+    let recovery = RecoveryKeys::generate(unlocked.org.org, agent, &mut OsRng);
     // The file is on disk before the server knows it: a registration is never left without
     // its file. If the server refuses, the file is removed again.
     write_new_private(out, recovery.file().to_text().as_bytes())?;
     let registered = ctx.submit(Method::POST, "/v1/recovery", |builder| {
         builder
-            .recovery_registration(agent, &unlocked.keys, &recovery, &access, &mut rng())
+            .recovery_registration(agent, &unlocked.keys, &recovery, &access, &mut OsRng)
             .map_err(seal_failed)
     });
     if let Err(error) = registered {
@@ -82,31 +83,20 @@ pub(crate) fn reset(ctx: &Connected, input: &mut Input, path: &Path) -> Result<(
         .hint("use the newest recovery file you created"));
     }
     let recovery = RecoveryKeys::from_file(file);
-    let entry = ctx.client.entry_at(registration.seq)?;
-    let sealed = match entry.statement() {
-        Statement::RecoveryRegistration(body)
-            if body.agent == agent
-                && body.registration == recovery.registration()
-                && body.recovery_signing == recovery.signing_public() =>
-        {
-            body.sealed_access
-        }
-        _ => {
-            return Err(CliError::refused(
-                "the server's registration entry does not match this recovery file",
-            ))
-        }
-    };
-    let access = recovery.open_access(&sealed).map_err(|_| {
-        CliError::refused("the access secret does not open with this recovery file")
-    })?;
+    // Sealed to the recovery key and bound to this registration (spec §3.7): only this
+    // file opens it, whatever the server sends.
+    let access = recovery
+        .open_access(&registration.sealed_access)
+        .map_err(|_| {
+            CliError::refused("the access secret does not open with this recovery file")
+        })?;
     let passphrase = input.new_passphrase("New passphrase")?;
     let new = with_progress("Deriving your new key", || {
-        AgentKeys::create(&passphrase, org.org, agent, &mut rng())
+        AgentKeys::create(&passphrase, org.org, agent, &mut OsRng)
     });
     ctx.submit(Method::POST, "/v1/recovery/reset", |builder| {
         builder
-            .recovery_reset(agent, old_key, &recovery, &new, &access, &mut rng())
+            .recovery_reset(agent, old_key, &recovery, &new, &access, &mut OsRng)
             .map_err(seal_failed)
     })?;
     ctx.end_session()?;

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::routes::statements::require_approver as approvers_only;
 use crate::wire::{
     encode_bytes, ActiveKey, CallerInfo, DirectoryEntry, HistoryRow, Listing, LogPage, MyKey,
-    OrgInfo, PendingRequestRow, RequestDetail,
+    OrgInfo, PendingRequestRow, RecoveryRecord, RequestDetail,
 };
 
 /// The default page size.
@@ -96,11 +96,15 @@ pub(crate) async fn my_key<S: Store, A: Authenticator>(
                 key,
                 record: info.record,
                 registered_seq: info.registered.0,
+                sealed_access: info.sealed_access,
                 changed_seq: info.changed.0,
             }),
-            recovery: state
-                .recovery(caller.agent)
-                .map(zt_core::RecoveryRegistrationView::of),
+            recovery: state.recovery(caller.agent).map(|recovery| RecoveryRecord {
+                registration: recovery.registration,
+                seq: recovery.registered.0,
+                time: recovery.registered.1,
+                sealed_access: recovery.sealed_access,
+            }),
         })
         .await?;
     Ok(Json(mine))
