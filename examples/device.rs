@@ -57,8 +57,6 @@ pub struct Device {
     root: TrustRoot,
     copy_path: PathBuf,
     log: Option<VerifiedLog>,
-    /// Sequence number of the pinned epoch's start in the organization's log.
-    start: Option<Seq>,
     replay: InMemoryReplayGuard,
 }
 
@@ -70,14 +68,12 @@ impl Device {
             root,
             copy_path: copy_path.to_owned(),
             log: None,
-            start: None,
             replay: InMemoryReplayGuard::default(),
         };
         if copy_path.exists() {
             let entries = read_copy(copy_path).map_err(SyncError::Storage)?;
-            if let Some(first) = entries.first() {
+            if !entries.is_empty() {
                 let log = zt_core::verify_log(&root, &entries).map_err(SyncError::NoRoot)?;
-                device.start = Some(first.header().seq);
                 device.log = Some(log);
             }
         }
@@ -143,7 +139,6 @@ impl Device {
                         continue;
                     };
                     let log = zt_core::verify_log(&self.root, epoch).map_err(SyncError::NoRoot)?;
-                    self.start = epoch.first().map(|entry| entry.header().seq);
                     self.log = Some(log);
                     epoch.to_vec()
                 }

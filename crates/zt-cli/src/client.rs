@@ -193,9 +193,7 @@ pub(crate) fn decode_entry(text: &str, seq: Seq) -> Result<LogEntry, CliError> {
 /// Standard base64, as the API uses.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .ok()
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
 /// An HTTP error with its causes (connection refused, TLS, …) on one line.

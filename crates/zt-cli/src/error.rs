@@ -79,27 +79,51 @@ pub(crate) fn file_error(action: &str, path: &std::path::Path, error: std::io::E
     CliError::refused(format!("cannot {action} {}: {error}", path.display()))
 }
 
-/// The hint for a refusal code of the server, where one helps (codes: `docs/openapi.json`).
+/// Hints for the server's refusal codes (`docs/openapi.json`), where one helps.
+const HINTS: &[(&[&str], &str)] = &[
+    (&["unauthenticated"], "your token was refused: log in again with `zt login --server URL --token TOKEN`"),
+    (&["forbidden", "not_an_approver"], "this needs an admin or super-admin with an active key"),
+    (&["first_key_exists"], "the organization has a first key already: `zt key create` requests a key instead"),
+    (&["no_active_key", "not_active_key", "task_key_not_active"], "see `zt key status`; `zt key create` requests a key"),
+    (&["self_approval"], "another approver must approve your request"),
+    (&["request_locked"], "five wrong codes locked this request: the requester runs `zt key create` again"),
+    (&["request_not_pending", "unknown_request"], "see `zt requests list` for the pending requests"),
+    (&["last_approver"], "pass --force to revoke it anyway: nobody could approve new keys until an organization reset"),
+    (&["no_recovery_file"], "no recovery file is registered for you: ask an approver for a new key with `zt key create`"),
+    (&["recovery_file_replaced"], "a newer recovery file replaced this one: use the newest file"),
+    (&["recovery_file_spent"], "this recovery file was used: ask an approver for a new key with `zt key create`"),
+    (&["rate_limited"], "too many attempts: wait a moment and try again"),
+    (&["wrong_epoch", "task_epoch_closed", "task_wrong_organization"], "the organization was reset: run `zt key status`"),
+    (&["task_replayed"], "each task authorization is accepted once: sign the task again"),
+    (&["task_expired"], "sign the task again, just before running it"),
+    (&["clock_skew"], "this computer's clock is off: set it right and try again"),
+    (&["frequency_not_allowed"], "see the organization's prompt policy in `zt key status`"),
+    (&["session_invalid"], "run `zt unlock` again"),
+];
+
+/// The hint for a refusal code of the server, where one helps.
 pub(crate) fn hint_for(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "unauthenticated" => "your token was refused: log in again with `zt login --server URL --token TOKEN`",
-        "forbidden" | "not_an_approver" => "this needs an admin or super-admin with an active key",
-        "first_key_exists" => "the organization has a first key already: `zt key create` requests a key instead",
-        "no_active_key" | "not_active_key" | "task_key_not_active" => "see `zt key status`; `zt key create` requests a key",
-        "self_approval" => "another approver must approve your request",
-        "request_locked" => "five wrong codes locked this request: the requester runs `zt key create` again",
-        "request_not_pending" | "unknown_request" => "see `zt requests list` for the pending requests",
-        "last_approver" => "pass --force to revoke it anyway: nobody could approve new keys until an organization reset",
-        "no_recovery_file" => "no recovery file is registered for you: ask an approver for a new key with `zt key create`",
-        "recovery_file_replaced" => "a newer recovery file replaced this one: use the newest file",
-        "recovery_file_spent" => "this recovery file was used: ask an approver for a new key with `zt key create`",
-        "rate_limited" => "too many attempts: wait a moment and try again",
-        "wrong_epoch" | "task_epoch_closed" | "task_wrong_organization" => "the organization was reset: run `zt key status`",
-        "task_replayed" => "each task authorization is accepted once: sign the task again",
-        "task_expired" => "sign the task again, just before running it",
-        "clock_skew" => "this computer's clock is off: set it right and try again",
-        "frequency_not_allowed" => "see the organization's prompt policy in `zt key status`",
-        "session_invalid" => "run `zt unlock` again",
-        _ => return None,
-    })
+    HINTS
+        .iter()
+        .find(|(codes, _)| codes.contains(&code))
+        .map(|(_, hint)| *hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hinted_code_is_one_the_api_sends() {
+        for (codes, _) in HINTS {
+            for code in *codes {
+                assert!(
+                    zt_http::ERROR_CODES.contains(code),
+                    "{code} is not an API error code"
+                );
+            }
+        }
+        assert!(hint_for("last_approver").is_some_and(|hint| hint.contains("--force")));
+        assert_eq!(hint_for("internal"), None);
+    }
 }

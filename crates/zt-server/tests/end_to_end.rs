@@ -12,6 +12,24 @@ use zt_core::{
 };
 use zt_http::wire::{decode_bytes, encode_bytes};
 
+/// A verification request for a task `keys` sign now in epoch 0, valid two minutes.
+fn task_body(
+    keys: &zt_core::AgentKeys,
+    org: zt_core::OrgId,
+    binding: &TaskBinding,
+) -> serde_json::Value {
+    let task = TaskAuthorization::sign(
+        keys,
+        org,
+        zt_core::Epoch(0),
+        binding.clone(),
+        common::now(),
+        120,
+        &mut OsRng,
+    );
+    json!({ "authorization": encode_bytes(&task.encode()), "kind": binding.kind.as_str(), "payload_digest": binding.payload.to_string() })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_flow_against_a_real_server_with_mail() {
     let sink = SmtpSink::start().await;
@@ -112,16 +130,7 @@ async fn every_flow_against_a_real_server_with_mail() {
         kind: TaskKind::new("remote-control").unwrap(),
         payload: PayloadDigest::of(b"screen"),
     };
-    let task = TaskAuthorization::sign(
-        &bob_keys,
-        org,
-        zt_core::Epoch(0),
-        binding.clone(),
-        common::now(),
-        120,
-        &mut OsRng,
-    );
-    let body = json!({ "authorization": encode_bytes(&task.encode()), "kind": "remote-control", "payload_digest": binding.payload.to_string() });
+    let body = task_body(&bob_keys, org, &binding);
     assert_eq!(a.post("/v1/tasks/verify", body.clone()).await.0, 200);
     assert_eq!(
         a.post("/v1/tasks/verify", body).await.1["code"],
@@ -183,16 +192,7 @@ async fn every_flow_against_a_real_server_with_mail() {
         (info["epoch"].clone(), info["has_active_key"].clone()),
         (json!(1), json!(false))
     );
-    let old_task = TaskAuthorization::sign(
-        &alice_keys,
-        org,
-        zt_core::Epoch(0),
-        binding.clone(),
-        common::now(),
-        120,
-        &mut OsRng,
-    );
-    let body = json!({ "authorization": encode_bytes(&old_task.encode()), "kind": "remote-control", "payload_digest": binding.payload.to_string() });
+    let body = task_body(&alice_keys, org, &binding);
     assert_eq!(
         a.post("/v1/tasks/verify", body).await.1["code"],
         json!("task_wrong_organization")

@@ -11,7 +11,7 @@ use crate::client::decode_entry;
 use crate::commands::context::Connected;
 use crate::error::CliError;
 use crate::input::{with_progress, Input};
-use crate::output::{or_dash, table, time};
+use crate::output::{table, time};
 
 /// A pending request as listed, with the requester's account where the host knows it.
 #[derive(Serialize)]
@@ -202,7 +202,7 @@ pub(crate) fn reject(
         format!(
             "Rejected request {request} of agent {} (made {}).",
             row.agent,
-            or_dash(Some(time(row.time)))
+            time(row.time)
         )
     });
     Ok(())

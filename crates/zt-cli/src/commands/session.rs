@@ -5,12 +5,13 @@
 //! profile's state (mode 0600); `zt task sign` then signs without a prompt until it expires.
 //! `zt logout`, `zt unlock --for task` and `zt key change` end it, on the server too.
 
+use rand_core::OsRng;
 use reqwest::Method;
 use zt_core::{PromptFrequency, PromptPolicy, SessionDelegation, SessionKey, SessionSeed};
 use zt_http::wire::{self, OrgInfo, SessionBody, SessionStarted};
 
 use crate::client::base64_decode;
-use crate::commands::context::{now, rng, Connected};
+use crate::commands::context::{now, Connected};
 use crate::config::SessionFile;
 use crate::error::CliError;
 use crate::input::Input;
@@ -41,7 +42,7 @@ pub(crate) fn unlock(
     let unlocked = ctx.unlock(input, "Your passphrase")?;
     // One session at a time: a new unlock replaces (and ends) the previous one.
     ctx.end_session()?;
-    let session = SessionKey::generate(&mut rng());
+    let session = SessionKey::generate(&mut OsRng);
     let delegation = SessionDelegation::issue(
         &unlocked.keys,
         unlocked.org.org,
@@ -125,28 +126,45 @@ pub(crate) fn delegation_of(session: &SessionFile) -> Option<SessionDelegation> 
     SessionDelegation::decode(&base64_decode(&session.delegation)?).ok()
 }
 
-/// The session key in a session file, if it decodes.
-pub(crate) fn session_key_of(session: &SessionFile) -> Option<SessionKey> {
+/// An unlocked session: the delegation and the session key it names.
+pub(crate) struct Session {
+    pub(crate) delegation: SessionDelegation,
+    pub(crate) key: SessionKey,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("delegation", &self.delegation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session key in a session file, if it decodes and is the one the delegation names.
+fn session_key_of(session: &SessionFile, delegation: &SessionDelegation) -> Option<SessionKey> {
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(&session.seed, seed.as_mut_slice()).ok()?;
-    Some(SessionKey::from_seed(SessionSeed::from_bytes(*seed)))
+    let key = SessionKey::from_seed(SessionSeed::from_bytes(*seed));
+    (key.public() == delegation.session_key).then_some(key)
 }
 
 /// The profile's session, if one is stored, valid now and for the organization's current
-/// epoch; a stale one is deleted.
-pub(crate) fn current_session(
-    ctx: &Connected,
-    org: &OrgInfo,
-) -> Result<Option<SessionDelegation>, CliError> {
-    let Some(session) = ctx.config.session()? else {
+/// epoch; a stale or damaged one is deleted.
+pub(crate) fn current_session(ctx: &Connected, org: &OrgInfo) -> Result<Option<Session>, CliError> {
+    let Some(file) = ctx.config.session()? else {
         return Ok(None);
     };
-    let valid = delegation_of(&session).filter(|delegation| {
-        delegation.org == org.org
-            && delegation.epoch == org.epoch
-            && delegation.agent == ctx.profile.agent
-            && now() < delegation.expires_at
-    });
+    let valid = delegation_of(&file)
+        .filter(|delegation| {
+            delegation.org == org.org
+                && delegation.epoch == org.epoch
+                && delegation.agent == ctx.profile.agent
+                && now() < delegation.expires_at
+        })
+        .and_then(|delegation| {
+            let key = session_key_of(&file, &delegation)?;
+            Some(Session { delegation, key })
+        });
     if valid.is_none() {
         ctx.config.clear_session()?;
     }

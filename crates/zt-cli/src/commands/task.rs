@@ -6,12 +6,13 @@
 
 use std::path::Path;
 
+use rand_core::OsRng;
 use reqwest::Method;
 use zt_core::{PayloadDigest, TaskAuthorization, TaskBinding, TaskKind, MAX_TASK_LIFETIME};
 use zt_http::wire::{self, TaskAccepted, VerifyTask};
 
-use crate::commands::context::{now, rng, Connected};
-use crate::commands::session::{current_session, session_key_of};
+use crate::commands::context::{now, Connected};
+use crate::commands::session::{current_session, Session};
 use crate::config::write_private;
 use crate::error::{file_error, CliError};
 use crate::input::Input;
@@ -45,13 +46,9 @@ pub(crate) fn sign(
     let org = ctx.org()?;
     let mine = ctx.my_key()?;
     let session = current_session(ctx, &org)?
-        .filter(|delegation| mine.status.active_key == Some(delegation.key))
-        .and_then(|delegation| {
-            let file = ctx.config.session().ok().flatten()?;
-            Some((delegation, session_key_of(&file)?))
-        });
+        .filter(|session| mine.status.active_key == Some(session.delegation.key));
     let authorization = match session {
-        Some((delegation, key)) => {
+        Some(Session { delegation, key }) => {
             eprintln!(
                 "Signing with the session unlocked until {}.",
                 time(delegation.expires_at)
@@ -62,7 +59,7 @@ pub(crate) fn sign(
                 binding.clone(),
                 now(),
                 lifetime,
-                &mut rng(),
+                &mut OsRng,
             )
         }
         None => {
@@ -74,7 +71,7 @@ pub(crate) fn sign(
                 binding.clone(),
                 now(),
                 lifetime,
-                &mut rng(),
+                &mut OsRng,
             )
         }
     };

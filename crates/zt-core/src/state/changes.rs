@@ -131,7 +131,7 @@ pub struct Changes {
 }
 
 /// An agent's current recovery registration, as the recovery view shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct RecoveryRegistrationView {
     /// The registration, named in the agent's recovery file.
     pub registration: RegistrationId,
