@@ -5,6 +5,8 @@
 //! does not drift, count instructions: `examples/replay_once.rs` runs one replay (zt's or the
 //! raw batch) under `valgrind --tool=callgrind`.
 
+pub mod measure;
+
 use zt_core::{LogEntry, Role};
 use zt_testkit::world::{agent, World};
 
@@ -148,4 +150,37 @@ pub fn appends_of(world: &World) -> Vec<zt_store::Append> {
         .zip(changes)
         .map(|(entry, changes)| zt_store::Append::new(entry.clone(), changes.clone(), &[]))
         .collect()
+}
+
+/// Stores the scale organization `world` unless `store` already holds all of it (the bench
+/// databases under `target/zt-bench/` are reused between runs).
+pub fn populate_scale_store<S: zt_store::Store>(
+    rt: &tokio::runtime::Runtime,
+    store: &S,
+    world: &World,
+) {
+    #![allow(clippy::print_stderr, reason = "a benchmark's progress")]
+    let org = world.org;
+    let last = zt_core::Seq(u64::try_from(world.log.len() - 1).expect("small"));
+    // The stored log begins with the generated one (earlier runs appended approvals after it).
+    let stored = rt.block_on(store.entries(org, last, 1)).expect("read");
+    if stored.first().map(Vec::as_slice) == Some(world.log.last().expect("entries").encoded()) {
+        eprintln!(
+            "reusing the stored organization ({} entries)",
+            world.log.len()
+        );
+        return;
+    }
+    let started = std::time::Instant::now();
+    let genesis = zt_store::Append::new(world.log[0].clone(), zt_core::Changes::default(), &[]);
+    rt.block_on(store.create_org(&genesis))
+        .expect("a fresh store (remove target/zt-bench or the schema to rebuild)");
+    for chunk in appends_of(world).chunks(5_000) {
+        rt.block_on(store.append_all(chunk)).expect("import");
+    }
+    eprintln!(
+        "imported {} entries in {:.1} s",
+        world.log.len(),
+        started.elapsed().as_secs_f64()
+    );
 }

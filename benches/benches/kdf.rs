@@ -2,6 +2,7 @@
 //! the same parameters, and the verification code (§7.1). Goal: zt within 3% of raw.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use zt_benches::measure::{compare, timed, Comparison};
 use zt_core::{
     AgentId, AgentKeys, KdfParams, OrgId, Passphrase, PublicKeyRecord, Salt, VerificationCode,
 };
@@ -22,7 +23,7 @@ fn raw_argon2(params: KdfParams, password: &[u8], salt: &[u8]) -> [u8; 32] {
 }
 
 fn kdf(c: &mut Criterion) {
-    let passphrase = Passphrase::new("correct horse battery staple").expect("passphrase");
+    let passphrase = &Passphrase::new("correct horse battery staple").expect("passphrase");
     let (org, agent, salt) = (
         OrgId::from_bytes([1; 16]),
         AgentId::from_bytes([2; 16]),
@@ -30,6 +31,9 @@ fn kdf(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("kdf");
     group.sample_size(10);
+    let zt = |params| timed(move || AgentKeys::derive(passphrase, params, salt, org, agent));
+    let raw =
+        |params| timed(move || raw_argon2(params, passphrase.expose_secret(), salt.as_bytes()));
     for (name, params) in [
         ("default-128MiB-t3", KdfParams::DEFAULT),
         (
@@ -37,11 +41,9 @@ fn kdf(c: &mut Criterion) {
             KdfParams::new(65_536, 3, 1).expect("floor"),
         ),
     ] {
-        group.bench_function(format!("zt-derive/{name}"), |b| {
-            b.iter(|| AgentKeys::derive(&passphrase, params, salt, org, agent))
-        });
+        group.bench_function(format!("zt-derive/{name}"), |b| b.iter_custom(zt(params)));
         group.bench_function(format!("raw-argon2id/{name}"), |b| {
-            b.iter(|| raw_argon2(params, passphrase.expose_secret(), salt.as_bytes()))
+            b.iter_custom(raw(params))
         });
     }
     let record: PublicKeyRecord =
@@ -58,6 +60,18 @@ fn kdf(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    compare(
+        Comparison {
+            what: "derive keys from a passphrase (default parameters: 128 MiB, 3 passes)",
+            floor: "the raw argon2 call",
+            goal: 0.97,
+            rounds: 15,
+            iters: 1,
+        },
+        zt(KdfParams::DEFAULT),
+        raw(KdfParams::DEFAULT),
+    );
 }
 
 criterion_group!(benches, kdf);
