@@ -29,13 +29,14 @@ for bench in task_verify log_replay kdf store_scale http; do
 done
 
 echo "== memory" | tee -a "$log"
-cargo build --quiet --release -p zt-server -p zt-benches --examples
+cargo build --quiet --release -p zt-server --bin zt-server
+cargo build --quiet --release -p zt-benches --examples
 # shellcheck disable=SC2046
 set -- $(target/release/examples/scale_fixture "$work")
 org=$2 root=$4
 database="sqlite://$work/scale-100k.sqlite"
 server() { target/release/zt-server "$@" --database-url "$database" --host-key-file "$work/scale-host.key"; }
-token=$(server agent add --org "$org" --email "memory-$(date +%s%N)@example.test" --role member \
+token=$(server agent add --org "$org" --email "memory-$(date +%s%N)@example.test" --role admin \
     | sed -n 's/^token //p')
 port=7979
 target/release/zt-server serve --listen "127.0.0.1:$port" --database-url "$database" \
