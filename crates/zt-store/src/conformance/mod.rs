@@ -19,6 +19,7 @@ pub mod crash;
 mod mirror;
 mod pages;
 mod races;
+mod stale;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -33,6 +34,7 @@ pub use pages::{
     sessions_end_on_every_server,
 };
 pub use races::{first_key_race, two_approvals_race};
+pub use stale::stale_servers_decide_on_the_current_log;
 
 use zt_core::{
     AgentId, AgentStatus, HostKey, HostSeed, LogEntry, OrgId, OrgState, PendingRequest,
@@ -78,6 +80,7 @@ macro_rules! conformance_tests {
             replay_cache_records_each_key_once,
             sessions_end_on_every_server,
             revocations_reach_every_server_at_once,
+            stale_servers_decide_on_the_current_log,
             outbox_delivers_once_with_backoff,
             first_key_race,
             two_approvals_race,

@@ -14,7 +14,7 @@ use crate::model::{retry_at, Append, StatusFilter};
 use crate::store::Store;
 
 /// A small organization: admins 0 and 1, members with keys, one pending, one revoked.
-async fn busy<S: Store + Clone>(store: S, seed: u64) -> Mirror<S> {
+pub(super) async fn busy<S: Store + Clone>(store: S, seed: u64) -> Mirror<S> {
     let mut mirror = Mirror::new(store, seed).await;
     let world = &mut mirror.world;
     world.set_role(agent(0), Role::Admin).unwrap();

@@ -1,0 +1,93 @@
+//! A server deciding on a cached state that another server has moved past (spec §9.4,
+//! "Shared replay caches").
+
+use zt_core::{PayloadDigest, TaskAuthorization, TaskBinding, TaskError, TaskKind};
+use zt_testkit::world::{agent, agent_n};
+
+use super::pages::busy;
+use super::{host_from, StoreFactory};
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use crate::store::Store;
+
+/// A server whose cached state is behind the store decides on the current log: it accepts a
+/// key approved elsewhere since it cached the organization, and refuses a key revoked
+/// elsewhere even though its cached state accepted the task; that task stays spent.
+pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &F) {
+    let mut mirror = busy(factory.create().await, 9).await;
+    let (org, now, epoch) = (
+        mirror.world.org,
+        mirror.world.now,
+        mirror.world.state.epoch(),
+    );
+    let stale = Ledger::new(
+        factory.another_handle(mirror.ledger.store()).await,
+        host_from(mirror.world.host.seed()),
+    );
+    let binding = TaskBinding {
+        kind: TaskKind::new("remote-execution").unwrap(),
+        payload: PayloadDigest::of(b"stale"),
+    };
+    let mut rng = mirror.world.rng().clone();
+    let mut sign = |world: &zt_testkit::world::World, key| {
+        TaskAuthorization::sign(
+            world.keys(key),
+            org,
+            epoch,
+            binding.clone(),
+            now,
+            300,
+            &mut rng,
+        )
+    };
+    let member = agent_n(2);
+    let old_key = mirror.world.state.active_key(member).unwrap().0;
+    // The other server caches the organization.
+    stale
+        .verify_task(org, &sign(&mirror.world, old_key), &binding, now)
+        .await
+        .unwrap();
+
+    // The member changes key through the first server: the stale cache does not know the
+    // new key, yet the task it signed is accepted (once), and the old key's is refused.
+    let new_key = mirror.world.change(member).unwrap();
+    mirror.sync().await;
+    let with_new_key = sign(&mirror.world, new_key);
+    let accepted = stale
+        .verify_task(org, &with_new_key, &binding, now)
+        .await
+        .unwrap();
+    assert_eq!((accepted.agent, accepted.key), (member, new_key));
+    assert!(matches!(
+        stale.verify_task(org, &with_new_key, &binding, now).await,
+        Err(LedgerError::Task(TaskError::Replayed))
+    ));
+    assert!(matches!(
+        stale
+            .verify_task(org, &sign(&mirror.world, old_key), &binding, now)
+            .await,
+        Err(LedgerError::Task(TaskError::KeyNotActive))
+    ));
+
+    // An admin revokes the new key through the first server. The other server's cache
+    // still accepts the key: the task is recorded while the store is asked, then decided
+    // on the current log, refused, and spent.
+    mirror.world.revoke(agent(0), member, false).unwrap();
+    mirror.sync().await;
+    let after_revocation = sign(&mirror.world, new_key);
+    assert!(matches!(
+        stale
+            .verify_task(org, &after_revocation, &binding, now)
+            .await,
+        Err(LedgerError::Task(TaskError::KeyNotActive))
+    ));
+    assert!(!stale
+        .store()
+        .first_use(
+            org,
+            after_revocation.replay_key(),
+            after_revocation.expires_at
+        )
+        .await
+        .unwrap());
+}
