@@ -33,6 +33,9 @@ pub async fn open_url(url: &str) -> Result<SqlStore, StoreError> {
     install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(8)
+        // A connection to a local file does not go stale; pinging it before every use
+        // would cost each query a second trip to its worker thread.
+        .test_before_acquire(false)
         .after_connect(|connection, _| {
             Box::pin(async move {
                 for pragma in PRAGMAS {
