@@ -21,21 +21,10 @@ fn task_verify(c: &mut Criterion) {
         kind: TaskKind::new("remote-execution").expect("kind"),
         payload: PayloadDigest::of(b"Get-Process"),
     };
-    let (org, epoch, now) = (world.org, world.state.epoch(), world.now);
+    let now = world.now;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     let authorizations: Vec<Vec<u8>> = (0..DISTINCT)
-        .map(|_| {
-            TaskAuthorization::sign(
-                world.keys(key),
-                org,
-                epoch,
-                binding.clone(),
-                now,
-                300,
-                &mut rng,
-            )
-            .encode()
-        })
+        .map(|_| world.sign_task(key, &binding, &mut rng).encode())
         .collect();
     let state = world.state.clone();
 

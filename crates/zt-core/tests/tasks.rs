@@ -25,9 +25,8 @@ fn task(payload: &[u8]) -> TaskBinding {
 
 fn sign(world: &mut World, who: u8, binding: TaskBinding) -> TaskAuthorization {
     let key = world.state.active_key(agent(who)).unwrap().0;
-    let (org, epoch, now) = (world.org, world.state.epoch(), world.now);
     let mut rng = world.rng().clone();
-    TaskAuthorization::sign(world.keys(key), org, epoch, binding, now, 300, &mut rng)
+    world.sign_task(key, &binding, &mut rng)
 }
 
 /// Agent `who`'s client makes a session key and delegates to it for `frequency`.

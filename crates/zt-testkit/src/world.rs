@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::rand_core::{CryptoRngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use zt_core::{
     AccessSecret, AgentId, AgentKeys, Command, Context, Effect, EntryBuilder, Head, HostKey,
     KdfParams, KeyId, LogEntry, OrgId, OrgState, PromptPolicy, RecoveryKeys, Refusal,
-    RegistrationId, RequestId, Role, Salt, Statement, UnixTime, VerifiedLog,
+    RegistrationId, RequestId, Role, Salt, Statement, TaskAuthorization, TaskBinding, UnixTime,
+    VerifiedLog,
 };
 
 /// The clock of a new world: 2026-11-23T00:00:00Z.
@@ -195,6 +196,25 @@ impl World {
     /// The secret of a key this world made.
     pub fn keys(&self, key: KeyId) -> &AgentKeys {
         &self.keys[&key]
+    }
+
+    /// A task authorization for `binding`, signed with `key` in this organization's epoch at
+    /// the world's clock, valid for 300 seconds; its nonce from `rng`.
+    pub fn sign_task(
+        &self,
+        key: KeyId,
+        binding: &TaskBinding,
+        rng: &mut impl CryptoRngCore,
+    ) -> TaskAuthorization {
+        TaskAuthorization::sign(
+            self.keys(key),
+            self.org,
+            self.state.epoch(),
+            binding.clone(),
+            self.now,
+            300,
+            rng,
+        )
     }
 
     /// The key `agent` would sign with: their active key, else the last key made for them,

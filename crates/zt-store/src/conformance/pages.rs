@@ -214,17 +214,8 @@ pub async fn replay_cache_records_each_key_once<F: StoreFactory>(factory: &F) {
         kind: TaskKind::new("remote-execution").unwrap(),
         payload: PayloadDigest::of(b"Get-Process"),
     };
-    let epoch = mirror.world.state.epoch();
     let mut rng = mirror.world.rng().clone();
-    let task = TaskAuthorization::sign(
-        mirror.world.keys(key),
-        org,
-        epoch,
-        binding.clone(),
-        now,
-        300,
-        &mut rng,
-    );
+    let task = mirror.world.sign_task(key, &binding, &mut rng);
     mirror
         .ledger
         .verify_task(org, &task, &binding, now)
@@ -239,15 +230,7 @@ pub async fn replay_cache_records_each_key_once<F: StoreFactory>(factory: &F) {
         Err(LedgerError::Task(TaskError::Replayed))
     ));
     // A refused authorization does not use up its key.
-    let fresh = TaskAuthorization::sign(
-        mirror.world.keys(key),
-        org,
-        epoch,
-        binding.clone(),
-        now,
-        300,
-        &mut rng,
-    );
+    let fresh = mirror.world.sign_task(key, &binding, &mut rng);
     let other = TaskBinding {
         payload: PayloadDigest::of(b"Stop-Computer"),
         ..binding.clone()
@@ -273,23 +256,12 @@ pub async fn revocations_reach_every_server_at_once<F: StoreFactory>(factory: &F
     );
     let member = agent_n(1);
     let key = mirror.world.state.active_key(member).unwrap().0;
-    let epoch = mirror.world.state.epoch();
     let binding = TaskBinding {
         kind: TaskKind::new("remote-control").unwrap(),
         payload: PayloadDigest::of(b"revoked"),
     };
     let mut rng = mirror.world.rng().clone();
-    let mut task = |world: &zt_testkit::world::World| {
-        TaskAuthorization::sign(
-            world.keys(key),
-            org,
-            epoch,
-            binding.clone(),
-            now,
-            300,
-            &mut rng,
-        )
-    };
+    let mut task = |world: &zt_testkit::world::World| world.sign_task(key, &binding, &mut rng);
     // The other server loads the organization and accepts the member's tasks (the second
     // one after checking the store for newer entries).
     for _ in 0..2 {

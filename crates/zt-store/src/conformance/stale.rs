@@ -1,7 +1,7 @@
 //! A server deciding on a cached state that another server has moved past (spec §9.4,
 //! "Shared replay caches").
 
-use zt_core::{PayloadDigest, TaskAuthorization, TaskBinding, TaskError, TaskKind};
+use zt_core::{PayloadDigest, TaskBinding, TaskError, TaskKind};
 use zt_testkit::world::{agent, agent_n};
 
 use super::pages::busy;
@@ -15,11 +15,7 @@ use crate::store::Store;
 /// elsewhere even though its cached state accepted the task; that task stays spent.
 pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &F) {
     let mut mirror = busy(factory.create().await, 9).await;
-    let (org, now, epoch) = (
-        mirror.world.org,
-        mirror.world.now,
-        mirror.world.state.epoch(),
-    );
+    let (org, now) = (mirror.world.org, mirror.world.now);
     let stale = Ledger::new(
         factory.another_handle(mirror.ledger.store()).await,
         host_from(mirror.world.host.seed()),
@@ -29,22 +25,13 @@ pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &
         payload: PayloadDigest::of(b"stale"),
     };
     let mut rng = mirror.world.rng().clone();
-    let mut sign = |world: &zt_testkit::world::World, key| {
-        TaskAuthorization::sign(
-            world.keys(key),
-            org,
-            epoch,
-            binding.clone(),
-            now,
-            300,
-            &mut rng,
-        )
-    };
+    let sign =
+        |world: &zt_testkit::world::World, key, rng: &mut _| world.sign_task(key, &binding, rng);
     let member = agent_n(2);
     let old_key = mirror.world.state.active_key(member).unwrap().0;
     // The other server caches the organization.
     stale
-        .verify_task(org, &sign(&mirror.world, old_key), &binding, now)
+        .verify_task(org, &sign(&mirror.world, old_key, &mut rng), &binding, now)
         .await
         .unwrap();
 
@@ -52,7 +39,7 @@ pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &
     // new key, yet the task it signed is accepted (once), and the old key's is refused.
     let new_key = mirror.world.change(member).unwrap();
     mirror.sync().await;
-    let with_new_key = sign(&mirror.world, new_key);
+    let with_new_key = sign(&mirror.world, new_key, &mut rng);
     let accepted = stale
         .verify_task(org, &with_new_key, &binding, now)
         .await
@@ -64,7 +51,7 @@ pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &
     ));
     assert!(matches!(
         stale
-            .verify_task(org, &sign(&mirror.world, old_key), &binding, now)
+            .verify_task(org, &sign(&mirror.world, old_key, &mut rng), &binding, now)
             .await,
         Err(LedgerError::Task(TaskError::KeyNotActive))
     ));
@@ -74,7 +61,7 @@ pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &
     // on the current log, refused, and spent.
     mirror.world.revoke(agent(0), member, false).unwrap();
     mirror.sync().await;
-    let after_revocation = sign(&mirror.world, new_key);
+    let after_revocation = sign(&mirror.world, new_key, &mut rng);
     assert!(matches!(
         stale
             .verify_task(org, &after_revocation, &binding, now)
