@@ -541,6 +541,27 @@ pub enum TaskError {
     Replayed,
 }
 
+impl TaskError {
+    /// Whether a newer state of the log could decide otherwise (spec §9.4, "Shared replay
+    /// caches"): the organization's epoch, its keys, sessions and policy change with the log;
+    /// an encoding, a task, a clock check or a signature under a named key do not.
+    pub fn depends_on_log(&self) -> bool {
+        match self {
+            TaskError::WrongOrganization
+            | TaskError::EpochClosed
+            | TaskError::KeyNotActive
+            | TaskError::SessionInvalid
+            | TaskError::FrequencyNotAllowed => true,
+            TaskError::Malformed(_)
+            | TaskError::WrongTask
+            | TaskError::Expired
+            | TaskError::LifetimeTooLong
+            | TaskError::BadSignature
+            | TaskError::Replayed => false,
+        }
+    }
+}
+
 impl From<EntryFault> for Error {
     fn from(fault: EntryFault) -> Self {
         Error::Refused(Refusal::Entry(fault))

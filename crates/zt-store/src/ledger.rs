@@ -208,7 +208,15 @@ impl<S: Store> Ledger<S> {
         {
             let cached = slot.state.read().await;
             if let Some(state) = cached.as_ref() {
-                if let Ok(verified) = verify(state) {
+                let verified = match verify(state) {
+                    Ok(verified) => Some(verified),
+                    // No newer log would accept it: refused without asking the store.
+                    Err(error) if !error.depends_on_log() => {
+                        return Err(LedgerError::Task(error));
+                    }
+                    Err(_) => None,
+                };
+                if let Some(verified) = verified {
                     let (current, first) = tokio::join!(
                         self.is_current(&slot, org, state.head().next_seq, arrived),
                         spend(),
@@ -233,8 +241,8 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
-        // Not loaded yet, or refused by the cached state (which may be stale): decide on the
-        // current state, then record the key.
+        // Not loaded yet, or refused by the cached state for a reason a newer log could
+        // change: decide on the current state, then record the key.
         let verified = self.read(org, verify).await?.map_err(LedgerError::Task)?;
         if !spend().await? {
             return Err(LedgerError::Task(TaskError::Replayed));
