@@ -205,49 +205,45 @@ impl<S: Store> Ledger<S> {
         };
         let slot = self.slot(org);
         let arrived = slot.stamp();
-        {
+        let decided = 'cached: {
             let cached = slot.state.read().await;
-            if let Some(state) = cached.as_ref() {
-                let verified = match verify(state) {
-                    Ok(verified) => Some(verified),
-                    // No newer log would accept it: refused without asking the store.
-                    Err(error) if !error.depends_on_log() => {
-                        return Err(LedgerError::Task(error));
-                    }
-                    Err(_) => None,
-                };
-                if let Some(verified) = verified {
-                    let (current, first) = tokio::join!(
-                        self.is_current(&slot, org, state.head().next_seq, arrived),
-                        spend(),
-                    );
-                    let (current, first) = (current?, first?);
-                    if current {
-                        return if first {
-                            Ok(verified)
-                        } else {
-                            Err(LedgerError::Task(TaskError::Replayed))
-                        };
-                    }
-                    drop(cached);
-                    // Something was appended since the cached state: decide on the current
-                    // state; the key, recorded above, stays spent.
-                    let verified = self.read(org, verify).await?.map_err(LedgerError::Task)?;
-                    return if first {
-                        Ok(verified)
-                    } else {
-                        Err(LedgerError::Task(TaskError::Replayed))
-                    };
-                }
+            let Some(state) = cached.as_ref() else {
+                break 'cached None;
+            };
+            let verified = match verify(state) {
+                Ok(verified) => verified,
+                // No newer log would accept it: refused without asking the store.
+                Err(error) if !error.depends_on_log() => return Err(LedgerError::Task(error)),
+                Err(_) => break 'cached None,
+            };
+            let (current, first) = tokio::join!(
+                self.is_current(&slot, org, state.head().next_seq, arrived),
+                spend(),
+            );
+            let (current, first) = (current?, first?);
+            if current {
+                break 'cached Some((verified, first));
             }
+            drop(cached);
+            // Something was appended since the cached state: decide on the current state;
+            // the key, recorded above, stays spent.
+            let verified = self.read(org, verify).await?.map_err(LedgerError::Task)?;
+            Some((verified, first))
+        };
+        let (verified, first) = match decided {
+            Some(decided) => decided,
+            // Not loaded yet, or refused by the cached state for a reason a newer log could
+            // change: decide on the current state, then record the key.
+            None => {
+                let verified = self.read(org, verify).await?.map_err(LedgerError::Task)?;
+                (verified, spend().await?)
+            }
+        };
+        if first {
+            Ok(verified)
+        } else {
+            Err(LedgerError::Task(TaskError::Replayed))
         }
-        // Not loaded yet, or refused by the cached state for a reason a newer log could
-        // change: decide on the current state, then record the key.
-        let verified = self.read(org, verify).await?.map_err(LedgerError::Task)?;
-        if !spend().await? {
-            return Err(LedgerError::Task(TaskError::Replayed));
-        }
-        Ok(verified)
     }
 
     /// Starts `agent`'s prompt-frequency session: the delegation must be theirs, name their
