@@ -173,7 +173,8 @@ impl<S: Store> Ledger<S> {
     /// that the cached state is current, concurrently, so a verification waits for one
     /// database round trip instead of two. If the state was not current, the authorization
     /// is verified again against the caught-up state, and refused if that state refuses it
-    /// (its replay key stays recorded: it is spent either way).
+    /// (its replay key stays recorded: it is spent either way). A refusal no newer log could
+    /// change ([`TaskError::depends_on_log`]) is given from the cached state, without the store.
     pub async fn verify_task(
         &self,
         org: OrgId,
