@@ -56,10 +56,30 @@ async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
 }
 
 async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        ops.api.metrics().render(),
-    )
+    let mut text = ops.api.metrics().render();
+    let replay = ops.store.replay_stats();
+    for (name, help, value) in [
+        (
+            "zt_replay_commits_total",
+            "Group commits of task authorizations' replay keys.",
+            replay.commits.to_string(),
+        ),
+        (
+            "zt_replay_keys_total",
+            "Replay keys answered by those commits.",
+            replay.keys.to_string(),
+        ),
+        (
+            "zt_replay_commit_seconds_total",
+            "Time spent in those commits.",
+            format!("{:.6}", replay.commit_time.as_secs_f64()),
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// The whole application: the API under `/v1`, and `/healthz` and `/metrics`.

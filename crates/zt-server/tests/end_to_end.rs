@@ -220,6 +220,14 @@ async fn every_flow_against_a_real_server_with_mail() {
         metrics.contains("zt_task_verifications_total{outcome=\"accepted\"} 1"),
         "{metrics}"
     );
+    // Bob's authorization and its replay, one after the other: a commit each. The one from
+    // the closed epoch was refused before its key was recorded.
+    assert!(metrics.contains("zt_replay_commits_total 2\n"), "{metrics}");
+    assert!(metrics.contains("zt_replay_keys_total 2\n"), "{metrics}");
+    assert!(
+        metrics.contains("# TYPE zt_replay_commit_seconds_total counter"),
+        "{metrics}"
+    );
     let log = server.log.clone();
     assert!(server.terminate(), "a graceful shutdown exits 0");
     let log = log.lock().unwrap().clone();

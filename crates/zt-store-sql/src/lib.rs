@@ -19,6 +19,8 @@
 mod replay;
 mod rows;
 
+pub use replay::ReplayStats;
+
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 use sqlx::{Any, Transaction};
@@ -52,6 +54,12 @@ impl SqlStore {
             pool,
             replay: replay::ReplayWriter::default(),
         }
+    }
+
+    /// What this store's replay-cache writer has done: group commits, the keys they
+    /// answered, and the time they took (for `/metrics` and benchmarks).
+    pub fn replay_stats(&self) -> ReplayStats {
+        self.replay.stats()
     }
 
     /// The pool, for backends' own maintenance and tests.

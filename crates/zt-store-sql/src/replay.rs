@@ -11,7 +11,9 @@
 //! The writer runs as a task of its own, so a caller that gives up (a request timeout)
 //! cannot strand the others.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use sqlx::{AnyPool, Row};
 use tokio::sync::oneshot;
@@ -42,6 +44,37 @@ struct Queue {
 #[derive(Clone, Default)]
 pub(crate) struct ReplayWriter {
     queue: Arc<Mutex<Queue>>,
+    counters: Arc<Counters>,
+}
+
+/// What the replay-cache writer of one store has done since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Group commits that succeeded.
+    pub commits: u64,
+    /// Replay keys those commits answered (first uses and replays alike).
+    pub keys: u64,
+    /// Time spent in those commits, from the statement sent to its answer.
+    pub commit_time: Duration,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    keys: AtomicU64,
+    commit_nanos: AtomicU64,
+}
+
+impl Counters {
+    fn committed(&self, keys: usize, took: Duration) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.keys
+            .fetch_add(u64::try_from(keys).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.commit_nanos.fetch_add(
+            u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 impl std::fmt::Debug for ReplayWriter {
@@ -51,6 +84,15 @@ impl std::fmt::Debug for ReplayWriter {
 }
 
 impl ReplayWriter {
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> ReplayStats {
+        ReplayStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            keys: self.counters.keys.load(Ordering::Relaxed),
+            commit_time: Duration::from_nanos(self.counters.commit_nanos.load(Ordering::Relaxed)),
+        }
+    }
+
     /// Records `key` until `expires_at`; true if it was not recorded before. Returns once
     /// the transaction that recorded it (or found it) committed.
     pub(crate) async fn first_use(
@@ -72,7 +114,11 @@ impl ReplayWriter {
             !std::mem::replace(&mut queue.writing, true)
         };
         if start_writer {
-            tokio::spawn(write_groups(self.queue.clone(), pool.clone()));
+            tokio::spawn(write_groups(
+                self.queue.clone(),
+                self.counters.clone(),
+                pool.clone(),
+            ));
         }
         match answered.await {
             Ok(Ok(first)) => Ok(first),
@@ -85,7 +131,7 @@ impl ReplayWriter {
 }
 
 /// Commits queued keys, a group per transaction, until the queue is empty.
-async fn write_groups(queue: Arc<Mutex<Queue>>, pool: AnyPool) {
+async fn write_groups(queue: Arc<Mutex<Queue>>, counters: Arc<Counters>, pool: AnyPool) {
     loop {
         let group: Vec<Waiting> = {
             let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -96,8 +142,10 @@ async fn write_groups(queue: Arc<Mutex<Queue>>, pool: AnyPool) {
             let take = queue.waiting.len().min(MAX_GROUP);
             queue.waiting.drain(..take).collect()
         };
+        let started = Instant::now();
         match commit(&pool, &group).await {
             Ok(firsts) => {
+                counters.committed(group.len(), started.elapsed());
                 for (waiting, first) in group.into_iter().zip(firsts) {
                     let _ = waiting.answer.send(Ok(first));
                 }
