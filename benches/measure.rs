@@ -217,6 +217,23 @@ pub fn memory_kib(pid: &str) -> Option<Memory> {
     })
 }
 
+/// CPU time this process has used, user and system, from `/proc/self/stat` (Linux, in the
+/// kernel's user-visible ticks of 1/100 s); `None` where it cannot be read.
+pub fn process_cpu() -> Option<Duration> {
+    cpu_of_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// `utime + stime` of a `/proc/PID/stat` line. The command name, in parentheses, may hold
+/// spaces, so the fields are counted after its closing parenthesis.
+fn cpu_of_stat(stat: &str) -> Option<Duration> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace();
+    // After the name: state (3), ..., utime (14), stime (15), counting from the pid as 1.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +245,16 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(451)), "0.451 s");
         assert_eq!(format_duration(Duration::from_nanos(640)), "0.640 µs");
         assert_eq!(format_duration(Duration::from_nanos(64)), "64.0 ns");
+    }
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name() {
+        let stat = "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 37 0 0 20 0 4 0";
+        assert_eq!(cpu_of_stat(stat), Some(Duration::from_millis(2_870)));
+        assert_eq!(cpu_of_stat("4242 (x) S 1"), None);
+        if cfg!(target_os = "linux") {
+            assert!(process_cpu().is_some());
+        }
     }
 
     #[test]

@@ -76,20 +76,29 @@ explain() {
 zt-server answers a verification only once the authorization's replay key is committed
 durably (`synchronous = FULL`), so that neither a restart nor a second instance can accept
 it twice (spec §9.4), and only once the store confirmed that its cached state of the log is
-current, so that a key revoked a moment ago on another instance is refused. The two run
-together and are shared: concurrent verifications wait for one group commit
-(`zt-store-sql/src/replay.rs`) and one freshness query (`Ledger::is_current`). The bare
-handler does neither, and is bound by the CPU alone; zt-server is bound by how many
-verifications wait for each commit, which is why it sustains more at 64 connections than at
-16. The zt-http router over the memory store, which makes no database round trip, shows
-what the HTTP layer and zt's own checks cost. Put the same benchmark's database on tmpfs
-(`TMPDIR=/dev/shm cargo bench -p zt-benches --bench http`), where a commit flushes nothing
-to disk, and zt-server's ratio rises (in one run on this machine, from 0.34 to 0.47 at 16
-connections and from 0.46 to 0.53 at 64): the disk flush is part of the gap; the rest is
-CPU, as SQLite and sqlx's worker threads (a thread hop per statement) share the two cores
-with the server and the load generator. Accepting before the commit, or trusting the cache
-without asking the store, would close the gap and break the guarantees above, so the goal
-stays missed here.
+current, so that a key revoked a moment ago on another instance is refused. Concurrent
+verifications share one group commit (`zt-store-sql/src/replay.rs`) and one freshness query
+(`Ledger::is_current`); the bare handler does neither and is bound by the CPU alone. The
+rows show what bounds zt-server: its commit writer is busy almost all the time (commits a
+second times time a commit comes to about 0.95 s a second at every level), and a commit
+takes longer the more keys it holds, because keys are random and each dirties its own page
+of the replay table's index, written to the WAL and flushed; a request also costs the
+process about twice the CPU it costs the router over the memory store (the flush, SQLite,
+and sqlx's thread hops, on two cores shared with the load generator). Tried on this
+machine and reverted: a dedicated thread with a synchronous SQLite connection as the
+writer, instead of sqlx, gave about 10% more at 16 connections and between nothing and 20%
+at 64 (two runs); skipping the freshness query (unsafe, only to measure it) at most 5%; both,
+with the database on tmpfs where a commit flushes nothing, 0.53 to 0.58. No tuning of this
+design reaches 0.70 here.
+An append-only replay table with an in-memory index, caught up inside each write
+transaction, would remove the per-key page writes but not the flush per commit; not built.
+Recording keys in memory with only a durable horizon written ahead (the approach of RFC
+8446 §8.2 for 0-RTT data) would write once every few seconds instead of once per group, at
+the price of refusing, after every restart, each authorization issued before the last
+horizon (up to the spec's 300 seconds of clock allowance), and of one server per database
+accepting tasks: availability traded for throughput, a decision for the product rather
+than for this benchmark. Accepting before the commit, or trusting the cache without asking
+the store, would break the guarantees above. The goal stays missed.
 EOF
         ;;
     *"commit one transition, SQLite"* | *"approve through the ledger, SQLite"*)

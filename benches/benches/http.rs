@@ -3,11 +3,13 @@
 //! 1. Task verification: `POST /v1/tasks/verify` on the real server application (SQLite,
 //!    API tokens, replay cache) and on the zt-http router over the memory store, beside a
 //!    bare axum handler that reads the same request and runs one `verify_strict`. Rounds
-//!    alternate, each sends the same number of requests from 16, then from 64 concurrent
-//!    connections; the median of the rounds' ratios is the figure (absolute rates drift on
-//!    shared machines). The bare handler is saturated at 16; zt-server, whose every answer
-//!    waits for a durable commit of the replay key, needs more requests in flight to fill
-//!    its group commits, so what it sustains is read at 64.
+//!    alternate, each sends the same number of requests from 16, then 64, then 128
+//!    concurrent connections; the median of the rounds' ratios is the figure (absolute rates
+//!    drift on shared machines). The bare handler is saturated at 16; zt-server, whose every
+//!    answer waits for a durable commit of the replay key, needs more requests in flight to
+//!    fill its group commits. Beside each rate: the CPU time the process (server and load
+//!    generator together) spent per request, and for zt-server how many keys each group
+//!    commit answered and how long commits took (`SqlStore::replay_stats`).
 //! 2. Approving a request: `POST /v1/requests/{id}/approve` with an approval the client
 //!    already signed (its key derivation excluded), HTTP plus SQLite commit: p50 and p99.
 //!
@@ -29,7 +31,7 @@ use axum::Router;
 use ed25519_dalek::{Signer, SigningKey};
 use rand_core::OsRng;
 use serde_json::json;
-use zt_benches::measure::{format_duration, percentile, record};
+use zt_benches::measure::{format_duration, percentile, process_cpu, record};
 use zt_core::{
     AccessSecret, AgentId, AgentKeys, Command, EntryBuilder, HostKey, OrgId, PayloadDigest,
     RequestId, Role, TaskAuthorization, TaskBinding, TaskKind,
@@ -43,7 +45,7 @@ use zt_server::serve::{app, ServeConfig};
 use zt_store::Ledger;
 
 /// Concurrent connections of the load generator, in turn.
-const CONNECTION_LEVELS: [usize; 2] = [16, 64];
+const CONNECTION_LEVELS: [usize; 3] = [16, 64, 128];
 const ROUNDS: usize = 3;
 
 fn keys(org: OrgId, agent: AgentId) -> AgentKeys {
@@ -70,15 +72,25 @@ async fn listen(router: Router) -> String {
     format!("http://{address}")
 }
 
-/// Sends every body once, from `connections` workers; returns requests per second.
+/// What one round of load measured.
+#[derive(Clone, Copy)]
+struct Rate {
+    /// Requests per second.
+    per_second: f64,
+    /// CPU time of the whole process per request, in microseconds (0 where unknown).
+    cpu_micros: f64,
+}
+
+/// Sends every body once, from `connections` workers.
 async fn load(
     client: &reqwest::Client,
     connections: usize,
     url: &str,
     token: &str,
     bodies: Vec<Vec<u8>>,
-) -> f64 {
+) -> Rate {
     let total = bodies.len();
+    let cpu_before = process_cpu();
     let bodies = Arc::new(std::sync::Mutex::new(bodies));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -114,7 +126,15 @@ async fn load(
     for worker in workers {
         worker.await.unwrap();
     }
-    total as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_before, process_cpu()) {
+        (Some(before), Some(after)) => (after - before).as_secs_f64(),
+        _ => 0.0,
+    };
+    Rate {
+        per_second: total as f64 / elapsed,
+        cpu_micros: cpu / total as f64 * 1e6,
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -140,7 +160,7 @@ fn main() {
             mail_retry_seconds: 30,
             api: ApiConfig { rate_limits: RateLimits::unlimited(), ..ApiConfig::default() },
         };
-        let (router, api) = app(store, HostKey::generate(&mut OsRng), &config);
+        let (router, api) = app(store.clone(), HostKey::generate(&mut OsRng), &config);
         let host = Host::new(api.ledger().clone());
         let now = SystemClock.now();
         let org = host.create_org(now).await.unwrap();
@@ -198,36 +218,47 @@ fn main() {
         };
         // reqwest carries rustls without a provider in workspace builds (zt-cli's choice).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTION_LEVELS[1]).build().unwrap();
+        let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTION_LEVELS[CONNECTION_LEVELS.len() - 1]).build().unwrap();
         // Warm-up, then alternate, at each level of concurrency.
         load(&client, CONNECTION_LEVELS[0], &format!("{bare}/verify"), "x", bodies(&alice_keys, org, 1000)).await;
         for connections in CONNECTION_LEVELS {
             let (mut floor, mut over_sqlite, mut over_memory) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut keys_per_commit, mut commit_millis) = (Vec::new(), Vec::new());
             for round in 0..ROUNDS {
                 floor.push(load(&client, connections, &format!("{bare}/verify"), "x", bodies(&alice_keys, org, requests)).await);
+                let before = store.replay_stats();
                 over_sqlite.push(load(&client, connections, &format!("{zt_sqlite}/v1/tasks/verify"), &token, bodies(&alice_keys, org, requests)).await);
+                let after = store.replay_stats();
+                let commits = (after.commits - before.commits).max(1) as f64;
+                keys_per_commit.push((after.keys - before.keys) as f64 / commits);
+                commit_millis.push((after.commit_time - before.commit_time).as_secs_f64() * 1e3 / commits);
                 over_memory.push(load(&client, connections, &format!("{zt_memory}/v1/tasks/verify"), "x", bodies(&bob_keys, memory_org, requests)).await);
                 println!(
-                    "{connections} connections, round {round}: bare verify_strict {:.0}/s, zt-server (SQLite) {:.0}/s, zt-http (memory) {:.0}/s",
-                    floor[round], over_sqlite[round], over_memory[round]
+                    "{connections} connections, round {round}: bare verify_strict {:.0}/s ({:.0} µs CPU), zt-server (SQLite) {:.0}/s ({:.0} µs CPU; {:.1} keys a commit, {:.2} ms a commit), zt-http (memory) {:.0}/s ({:.0} µs CPU)",
+                    floor[round].per_second, floor[round].cpu_micros,
+                    over_sqlite[round].per_second, over_sqlite[round].cpu_micros, keys_per_commit[round], commit_millis[round],
+                    over_memory[round].per_second, over_memory[round].cpu_micros,
                 );
             }
             // Each round's ratio to the floor measured just before it; the median of those.
-            let ratios = |zt: &[f64]| median(zt.iter().zip(&floor).map(|(zt, floor)| zt / floor).collect());
+            let ratios = |zt: &[Rate]| median(zt.iter().zip(&floor).map(|(zt, floor)| zt.per_second / floor.per_second).collect());
             let (sqlite_ratio, memory_ratio) = (ratios(&over_sqlite), ratios(&over_memory));
-            let (floor, over_sqlite, over_memory) = (median(floor), median(over_sqlite), median(over_memory));
-            println!("task verification over HTTP, {connections} connections, {requests} requests a round, median of {ROUNDS}:");
-            println!("  bare axum + verify_strict   {floor:>8.0} req/s");
-            println!("  zt-server (SQLite)          {over_sqlite:>8.0} req/s   ratio {sqlite_ratio:.2} (goal >= 0.70)");
-            println!("  zt-http (memory store)      {over_memory:>8.0} req/s   ratio {memory_ratio:.2}");
-            let floor_cell = format!("bare axum handler + one `verify_strict` {floor:.0} req/s");
-            for (what, rate, ratio) in [
-                ("zt-server (SQLite store, API tokens)", over_sqlite, sqlite_ratio),
-                ("the zt-http router alone (memory store)", over_memory, memory_ratio),
+            let rate = |rounds: &[Rate]| median(rounds.iter().map(|r| r.per_second).collect());
+            let cpu = |rounds: &[Rate]| median(rounds.iter().map(|r| r.cpu_micros).collect());
+            let (keys_per_commit, commit_millis) = (median(keys_per_commit), median(commit_millis));
+            println!("task verification over HTTP, {connections} connections, {requests} requests a round, median of {ROUNDS} (CPU: the whole process's, per request):");
+            println!("  bare axum + verify_strict   {:>8.0} req/s   {:>4.0} µs CPU", rate(&floor), cpu(&floor));
+            println!("  zt-server (SQLite)          {:>8.0} req/s   {:>4.0} µs CPU   ratio {sqlite_ratio:.2} (goal >= 0.70); {keys_per_commit:.1} keys a commit, {commit_millis:.2} ms a commit", rate(&over_sqlite), cpu(&over_sqlite));
+            println!("  zt-http (memory store)      {:>8.0} req/s   {:>4.0} µs CPU   ratio {memory_ratio:.2}", rate(&over_memory), cpu(&over_memory));
+            let floor_cell = format!("bare axum handler + one `verify_strict` {:.0} req/s ({:.0} µs CPU a request)", rate(&floor), cpu(&floor));
+            for (what, zt, ratio, extra) in [
+                ("zt-server (SQLite store, API tokens)", &over_sqlite, sqlite_ratio, format!("; {keys_per_commit:.1} keys a group commit, {commit_millis:.2} ms a commit")),
+                ("the zt-http router alone (memory store)", &over_memory, memory_ratio, String::new()),
             ] {
                 let met = if ratio >= 0.7 { "met" } else { "**missed**" };
                 let what = format!("HTTP task verification on loopback, {connections} connections: {what}");
-                record(&[&what, &format!("{rate:.0} req/s"), &floor_cell, &format!("{ratio:.2}"), "≥ 0.70", met]);
+                let zt_cell = format!("{:.0} req/s ({:.0} µs CPU a request{extra})", rate(zt), cpu(zt));
+                record(&[&what, &zt_cell, &floor_cell, &format!("{ratio:.2}"), "≥ 0.70", met]);
             }
         }
 
