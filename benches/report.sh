@@ -80,7 +80,8 @@ current, so that a key revoked a moment ago on another instance is refused. Conc
 verifications share one group commit (`zt-store-sql/src/replay.rs`) and one freshness query
 (`Ledger::is_current`); the bare handler does neither and is bound by the CPU alone. The
 rows show what bounds zt-server: its commit writer is busy almost all the time (commits a
-second times time a commit comes to about 0.95 s a second at every level), and a commit
+second times time a commit came to 0.85 to 0.96 s a second at each level in runs on this
+machine), and a commit
 takes longer the more keys it holds, because keys are random and each dirties its own page
 of the replay table's index, written to the WAL and flushed; a request also costs the
 process about twice the CPU it costs the router over the memory store (the flush, SQLite,
