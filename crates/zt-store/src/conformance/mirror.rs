@@ -41,6 +41,15 @@ impl<S: Store + Clone> Mirror<S> {
         Mirror::on(store, World::new(seed)).await
     }
 
+    /// Another server: a ledger of its own, with an empty cache, over another handle on this
+    /// mirror's store and the same host key.
+    pub async fn another_server<F: StoreFactory<Store = S>>(&self, factory: &F) -> Ledger<S> {
+        Ledger::new(
+            factory.another_handle(self.ledger.store()).await,
+            host_from(self.world.host.seed()),
+        )
+    }
+
     /// Mirrors `world` (whose log holds only its first entry) into `store`.
     pub async fn on(store: S, world: World) -> Mirror<S> {
         let ledger = Arc::new(Ledger::new(store, host_from(world.host.seed())));
@@ -170,10 +179,7 @@ pub async fn every_flow_mirrors_the_reference<F: StoreFactory>(factory: &F) {
     mirror.sync().await;
     mirror.check().await;
     // A fresh ledger over the same store loads the same state from the stored log alone.
-    let reloaded = Ledger::new(
-        factory.another_handle(mirror.ledger.store()).await,
-        host_from(mirror.world.host.seed()),
-    );
+    let reloaded = mirror.another_server(factory).await;
     let state = reloaded.read(mirror.world.org, Clone::clone).await.unwrap();
     assert_eq!(state, mirror.world.state);
 }
@@ -281,10 +287,7 @@ pub async fn approve_racing_revoke<F: StoreFactory>(factory: &F) {
         let revocation = world.build_revocation(agent(2), agent(1), false);
         let org = world.org;
         let now = world.now;
-        let other = Arc::new(Ledger::new(
-            factory.another_handle(mirror.ledger.store()).await,
-            host_from(world.host.seed()),
-        ));
+        let other = Arc::new(mirror.another_server(factory).await);
         let (first, second) = (mirror.ledger.clone(), other.clone());
         let (a, b) = (approval.clone(), revocation.clone());
         let approve = tokio::spawn(async move { first.execute(org, a, now).await });

@@ -250,10 +250,7 @@ pub async fn replay_cache_records_each_key_once<F: StoreFactory>(factory: &F) {
 pub async fn revocations_reach_every_server_at_once<F: StoreFactory>(factory: &F) {
     let mut mirror = busy(factory.create().await, 8).await;
     let (org, now) = (mirror.world.org, mirror.world.now);
-    let other_server = Ledger::new(
-        factory.another_handle(mirror.ledger.store()).await,
-        host_from(mirror.world.host.seed()),
-    );
+    let other_server = mirror.another_server(factory).await;
     let member = agent_n(1);
     let key = mirror.world.state.active_key(member).unwrap().0;
     let binding = TaskBinding {
