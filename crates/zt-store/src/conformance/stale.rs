@@ -5,9 +5,8 @@ use zt_core::{PayloadDigest, TaskBinding, TaskError, TaskKind};
 use zt_testkit::world::{agent, agent_n};
 
 use super::pages::busy;
-use super::{host_from, StoreFactory};
+use super::StoreFactory;
 use crate::error::LedgerError;
-use crate::ledger::Ledger;
 use crate::store::Store;
 
 /// A server whose cached state is behind the store decides on the current log: it accepts a
@@ -16,10 +15,7 @@ use crate::store::Store;
 pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &F) {
     let mut mirror = busy(factory.create().await, 9).await;
     let (org, now) = (mirror.world.org, mirror.world.now);
-    let stale = Ledger::new(
-        factory.another_handle(mirror.ledger.store()).await,
-        host_from(mirror.world.host.seed()),
-    );
+    let stale = mirror.another_server(factory).await;
     let binding = TaskBinding {
         kind: TaskKind::new("remote-execution").unwrap(),
         payload: PayloadDigest::of(b"stale"),
@@ -77,4 +73,29 @@ pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &
         )
         .await
         .unwrap());
+
+    // Support resets the organization through the first server, and an agent founds the new
+    // epoch. The other server's cache knows only the old epoch, yet a task of the new one is
+    // accepted, and one signed in the old epoch is refused.
+    let old_admin_key = mirror.world.state.active_key(agent(0)).unwrap().0;
+    let before_reset = sign(&mirror.world, old_admin_key, &mut rng);
+    mirror.world.reset_organization().unwrap();
+    let founder_key = mirror.world.first_key(agent(1)).unwrap();
+    mirror.sync().await;
+    let new_epoch = sign(&mirror.world, founder_key, &mut rng);
+    let accepted = stale
+        .verify_task(org, &new_epoch, &binding, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (accepted.agent, accepted.key),
+        (agent(1), founder_key),
+        "a task of the epoch started elsewhere"
+    );
+    assert!(matches!(
+        stale.verify_task(org, &before_reset, &binding, now).await,
+        Err(LedgerError::Task(
+            TaskError::WrongOrganization | TaskError::EpochClosed
+        ))
+    ));
 }
