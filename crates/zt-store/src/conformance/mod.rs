@@ -34,7 +34,9 @@ pub use pages::{
     sessions_end_on_every_server,
 };
 pub use races::{first_key_race, two_approvals_race};
-pub use stale::stale_servers_decide_on_the_current_log;
+pub use stale::{
+    stale_servers_apply_the_current_prompt_policy, stale_servers_decide_on_the_current_log,
+};
 
 use zt_core::{
     AgentId, AgentStatus, HostKey, HostSeed, LogEntry, OrgId, OrgState, PendingRequest,
@@ -81,6 +83,7 @@ macro_rules! conformance_tests {
             sessions_end_on_every_server,
             revocations_reach_every_server_at_once,
             stale_servers_decide_on_the_current_log,
+            stale_servers_apply_the_current_prompt_policy,
             outbox_delivers_once_with_backoff,
             first_key_race,
             two_approvals_race,

@@ -1,7 +1,10 @@
 //! A server deciding on a cached state that another server has moved past (spec §9.4,
 //! "Shared replay caches").
 
-use zt_core::{PayloadDigest, TaskBinding, TaskError, TaskKind};
+use zt_core::{
+    PayloadDigest, PromptFrequency, PromptPolicy, SessionDelegation, SessionKey, TaskAuthorization,
+    TaskBinding, TaskError, TaskKind,
+};
 use zt_testkit::world::{agent, agent_n};
 
 use super::pages::busy;
@@ -97,5 +100,75 @@ pub async fn stale_servers_decide_on_the_current_log<F: StoreFactory>(factory: &
         Err(LedgerError::Task(
             TaskError::WrongOrganization | TaskError::EpochClosed
         ))
+    ));
+}
+
+/// A server whose cached prompt policy is behind the store applies the current one: a task
+/// delegated for a week is accepted once another server allowed weekly sessions (*frequency
+/// not allowed* from the cache is decided again, spec §9.4), and refused once another server
+/// forbade them again (the cache allowed it; the freshness check finds the newer policy).
+pub async fn stale_servers_apply_the_current_prompt_policy<F: StoreFactory>(factory: &F) {
+    let mut mirror = busy(factory.create().await, 10).await;
+    let (org, now) = (mirror.world.org, mirror.world.now);
+    mirror
+        .world
+        .set_policy(agent(0), PromptPolicy::EACH_TASK_ONLY)
+        .unwrap();
+    mirror.sync().await;
+    let stale = mirror.another_server(factory).await;
+    let binding = TaskBinding {
+        kind: TaskKind::new("remote-execution").unwrap(),
+        payload: PayloadDigest::of(b"policy"),
+    };
+    let member = agent_n(2);
+    let key = mirror.world.state.active_key(member).unwrap().0;
+    let mut rng = mirror.world.rng().clone();
+    // The other server caches the organization under the each-task-only policy.
+    let each_task = mirror.world.sign_task(key, &binding, &mut rng);
+    stale
+        .verify_task(org, &each_task, &binding, now)
+        .await
+        .unwrap();
+
+    let session = SessionKey::generate(&mut rng);
+    let week = SessionDelegation::issue(
+        mirror.world.keys(key),
+        org,
+        mirror.world.state.epoch(),
+        session.public(),
+        PromptFrequency::Week,
+        now,
+    )
+    .unwrap();
+    let mut weekly = || {
+        TaskAuthorization::sign_with_session(&session, &week, binding.clone(), now, 300, &mut rng)
+    };
+    let refused_now = weekly();
+    assert!(matches!(
+        stale.verify_task(org, &refused_now, &binding, now).await,
+        Err(LedgerError::Task(TaskError::FrequencyNotAllowed))
+    ));
+
+    let allowing_week = PromptPolicy::allowing(&[PromptFrequency::Week]);
+    mirror.world.set_policy(agent(0), allowing_week).unwrap();
+    mirror.sync().await;
+    let accepted = stale
+        .verify_task(org, &weekly(), &binding, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (accepted.agent, accepted.frequency),
+        (member, PromptFrequency::Week),
+        "weekly sessions allowed by another server"
+    );
+
+    mirror
+        .world
+        .set_policy(agent(0), PromptPolicy::EACH_TASK_ONLY)
+        .unwrap();
+    mirror.sync().await;
+    assert!(matches!(
+        stale.verify_task(org, &weekly(), &binding, now).await,
+        Err(LedgerError::Task(TaskError::FrequencyNotAllowed))
     ));
 }
