@@ -91,14 +91,26 @@ writer, instead of sqlx, gave about 10% more at 16 connections and between nothi
 at 64 (two runs); skipping the freshness query (unsafe, only to measure it) at most 5%; both,
 with the database on tmpfs where a commit flushes nothing, 0.53 to 0.58. No tuning of this
 design reaches 0.70 here.
-An append-only replay table with an in-memory index, caught up inside each write
-transaction, would remove the per-key page writes but not the flush per commit; not built.
-Recording keys in memory with only a durable horizon written ahead (the approach of RFC
-8446 §8.2 for 0-RTT data) would write once every few seconds instead of once per group, at
-the price of refusing, after every restart, each authorization issued before the last
-horizon (up to the spec's 300 seconds of clock allowance), and of one server per database
-accepting tasks: availability traded for throughput, a decision for the product rather
-than for this benchmark. Accepting before the commit, or trusting the cache without asking
+Measured on 2026-12-01 at 64 connections, with variants built for the measurement and
+reverted (separate runs of three rounds each, beside the bare handler; that day's machine
+gave about a third of the absolute rates above): with the replay store swapped for a set in
+memory (not durable, so a measure of the ceiling and never a mode), zt-server reached 0.75
+to 0.95 of the bare handler, and the router over the memory store 0.69 to 0.82, where the
+unchanged zt-server reached 0.37 to 0.53. The durable record, not the router or the
+freshness check, costs the difference. An append-only replay journal (each server keeps the
+index of unexpired keys in memory and reads the journal's tail inside its write
+transaction, so several servers stay exact) raised zt-server by about a fifth, to 0.35 to
+0.62; in its profile about half of the remaining database CPU was sqlx's hand-offs between
+threads (channels, wake-ups, scheduling), and the rest the commit and its flush. Not
+enough to land its added complexity in the replay check.
+What would reach the goal is a change of guarantee: keep each server's replay keys in
+memory, write them behind, and write ahead only a durable horizon (the approach of RFC 8446
+§8.2 for 0-RTT data), taking the durable path for any authorization issued after the
+server's own clock. A clean shutdown loses nothing; after a crash the server must refuse
+every authorization issued before the last horizon, which is every task signed before the
+crash and, for a while, those of clients whose clocks lag; and only one server per database
+could take this path. That trades availability after a crash for throughput, a decision
+for the product rather than for this benchmark. Accepting before the commit, or trusting the cache without asking
 the store, would break the guarantees above. The goal stays missed.
 EOF
         ;;
