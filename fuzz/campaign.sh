@@ -84,6 +84,10 @@ What each target checks:
 - `log_export`: the log export parser (spec §5.5) never panics; what it accepts is canonical.
 - `commands`: arbitrary command sequences (spec §6) against zt-core and the reference model
   (zt-testkit): both agree at every step and DESIGN.md §6's properties hold after each.
+- `text_fields`: the text forms clients send (identifiers, digests, public keys, salts,
+  sealed access, trust roots, verification codes, task kinds, KDF parameters, passphrases)
+  never panic; what `FromStr` accepts prints back unchanged and serde accepts the same; an
+  accepted passphrase is NFKC-normalized, within its bounds, and prints redacted.
 EOF
 } >../docs/fuzzing.md
 echo "wrote docs/fuzzing.md"
