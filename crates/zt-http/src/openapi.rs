@@ -38,10 +38,48 @@ pub struct Route {
     pub status: u16,
     /// The response body's schema (`None`: no body).
     pub response: Option<&'static str>,
-    /// Query parameters: name, schema type, description.
-    pub query: &'static [(&'static str, &'static str, &'static str)],
+    /// Query parameters, all optional.
+    pub query: &'static [QueryParam],
     /// Whether it is rate limited per caller (429 with `Retry-After`).
     pub limited: bool,
+}
+
+/// An optional query parameter of a route.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryParam {
+    /// Its name.
+    pub name: &'static str,
+    /// The values the server accepts.
+    pub value: ParamValue,
+    /// What it means.
+    pub description: &'static str,
+}
+
+/// The values a parameter takes, as the server parses them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamValue {
+    /// A page size: any 32-bit unsigned integer, clamped to 1..=1000.
+    PageSize,
+    /// A sequence number (64-bit unsigned).
+    Seq,
+    /// A line number within an entry (32-bit unsigned).
+    Line,
+    /// An agent id.
+    AgentId,
+    /// Up to 100 agent ids, comma-separated (none: the empty string).
+    AgentIds,
+    /// Any text.
+    Text,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+}
+
+const fn param(name: &'static str, value: ParamValue, description: &'static str) -> QueryParam {
+    QueryParam {
+        name,
+        value,
+        description,
+    }
 }
 
 const fn route(
@@ -81,7 +119,13 @@ const fn statement(
     }
 }
 
-const PAGE: (&str, &str, &str) = ("limit", "integer", "page size, 1 to 1000 (default 100)");
+const PAGE: QueryParam = param(
+    "limit",
+    ParamValue::PageSize,
+    "page size (default 100); values outside 1 to 1000 are taken as the nearest bound",
+);
+
+const ROLES: [&str; 4] = ["member", "admin", "super-admin", "removed"];
 
 /// Every route, in the order the document lists them.
 pub const ROUTES: &[Route] = &[
@@ -91,7 +135,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         response: Some("LogPage"),
-        query: &[("from", "integer", "first sequence number (default 0)"), PAGE],
+        query: &[param("from", ParamValue::Seq, "first sequence number (default 0)"), PAGE],
         ..route("GET", "/v1/log", "getLog", "Encoded log entries from a sequence number, up to the verified head: what devices and auditors sync and verify themselves (spec §5).", Access::Agent)
     },
     Route {
@@ -101,8 +145,8 @@ pub const ROUTES: &[Route] = &[
     Route {
         response: Some("DirectoryPage"),
         query: &[
-            ("email", "string", "the account to look up"),
-            ("ids", "string", "up to 100 agent ids, comma-separated"),
+            param("email", ParamValue::Text, "the account to look up (give either this or ids)"),
+            param("ids", ParamValue::AgentIds, "up to 100 agent ids, comma-separated (give either this or email)"),
         ],
         ..route("GET", "/v1/agents", "findAgents", "Agents by account, from the host's directory: by e-mail, or the e-mails of up to 100 agent ids. Empty when the host keeps no directory.", Access::Agent)
     },
@@ -112,7 +156,7 @@ pub const ROUTES: &[Route] = &[
     statement("/v1/keys/revoke", "revokeKey", "Revokes the caller's key, or (approvers) another agent's; the last approver's key only when forced (spec §6.8).", Access::Agent, false),
     Route {
         response: Some("PendingPage"),
-        query: &[("after", "integer", "sequence number of the last request of the previous page"), PAGE],
+        query: &[param("after", ParamValue::Seq, "sequence number of the last request of the previous page"), PAGE],
         ..route("GET", "/v1/requests", "listRequests", "Pending key requests, oldest first.", Access::Approver)
     },
     Route {
@@ -127,9 +171,9 @@ pub const ROUTES: &[Route] = &[
     Route {
         response: Some("StatusPage"),
         query: &[
-            ("state", "string", "not-set-up, pending, active, revoked or reset"),
-            ("role", "string", "member, admin, super-admin or removed"),
-            ("after", "string", "agent id of the last row of the previous page"),
+            param("state", ParamValue::OneOf(&["not-set-up", "pending", "active", "revoked", "reset"]), "only agents in this zero trust state"),
+            param("role", ParamValue::OneOf(&ROLES), "only agents with this role"),
+            param("after", ParamValue::AgentId, "agent id of the last row of the previous page"),
             PAGE,
         ],
         ..route("GET", "/v1/status", "getStatusPage", "The organization's zero trust status page, by agent id.", Access::Approver)
@@ -137,9 +181,9 @@ pub const ROUTES: &[Route] = &[
     Route {
         response: Some("HistoryPage"),
         query: &[
-            ("agent", "string", "only this agent's keys (members may only ask for their own)"),
-            ("after_seq", "integer", "from the previous page's next"),
-            ("after_line", "integer", "from the previous page's next"),
+            param("agent", ParamValue::AgentId, "only this agent's keys (members may only ask for their own)"),
+            param("after_seq", ParamValue::Seq, "from the previous page's next"),
+            param("after_line", ParamValue::Line, "from the previous page's next"),
             PAGE,
         ],
         ..route("GET", "/v1/history", "getHistory", "Key history: key owner, actor, action and reason, oldest first.", Access::Agent)
@@ -174,12 +218,38 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
+const ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+fn param_schema(value: ParamValue) -> Value {
+    match value {
+        ParamValue::PageSize | ParamValue::Line => {
+            json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX })
+        }
+        ParamValue::Seq => json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
+        ParamValue::AgentId => schema_ref("AgentId"),
+        ParamValue::AgentIds => json!({
+            "type": "string",
+            "pattern": format!("^({ID_PATTERN}(,{ID_PATTERN}){{0,99}})?$"),
+        }),
+        ParamValue::Text => json!({ "type": "string" }),
+        ParamValue::OneOf(words) => json!({ "enum": words }),
+    }
+}
+
+/// The schema of a path parameter, by its name.
+fn path_schema(name: &str) -> Value {
+    match name {
+        "session_key" => hex(32, "the session's Ed25519 key"),
+        _ => id(name),
+    }
+}
+
 fn hex(bytes: usize, what: &str) -> Value {
     json!({ "type": "string", "pattern": format!("^[0-9a-f]{{{}}}$", bytes * 2), "description": what })
 }
 
 fn id(what: &str) -> Value {
-    json!({ "type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "description": what })
+    json!({ "type": "string", "pattern": format!("^{ID_PATTERN}$"), "description": what })
 }
 
 fn base64(what: &str) -> Value {
@@ -188,6 +258,11 @@ fn base64(what: &str) -> Value {
 
 fn object(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// A request body: the server refuses fields it does not know (422).
+fn strict_object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": properties, "additionalProperties": false })
 }
 
 fn schemas() -> Value {
@@ -242,7 +317,7 @@ fn schemas() -> Value {
     json!({
         "OrgId": id("organization id"),
         "AgentId": id("agent id"),
-        "Role": { "enum": ["member", "admin", "super-admin", "removed"] },
+        "Role": { "enum": ROLES },
         "Frequency": { "enum": ["each-task", "day", "week"] },
         "Head": head,
         "Error": object(&["code", "message"], json!({
@@ -250,7 +325,7 @@ fn schemas() -> Value {
             "message": { "type": "string" },
             "head": schema_ref("Head"),
         })),
-        "EntryBody": object(&["entry"], json!({ "entry": base64("the signed entry's canonical encoding (spec §4)") })),
+        "EntryBody": strict_object(&["entry"], json!({ "entry": base64("the signed entry's canonical encoding (spec §4)") })),
         "Accepted": object(&["seq", "hash", "head", "warnings"], json!({
             "seq": { "type": "integer" }, "hash": hex(32, "the entry's hash"), "head": schema_ref("Head"),
             "warnings": { "type": "array", "items": { "enum": ["first_key_creator_cannot_approve"] } },
@@ -301,7 +376,7 @@ fn schemas() -> Value {
         "HistoryPage": page("HistoryLine", json!({ "oneOf": [{ "type": "null" }, object(&["after_seq", "after_line"], json!({
             "after_seq": { "type": "integer" }, "after_line": { "type": "integer" },
         }))] })),
-        "VerifyTask": object(&["authorization", "kind", "payload_digest"], json!({
+        "VerifyTask": strict_object(&["authorization", "kind", "payload_digest"], json!({
             "authorization": base64("the task authorization's canonical encoding (spec §9.1)"),
             "kind": { "type": "string", "pattern": "^[a-z0-9._-]{1,64}$" },
             "payload_digest": hex(32, "H(\"zt-v1/task-payload\", payload) (spec §9.1)"),
@@ -310,7 +385,7 @@ fn schemas() -> Value {
             "agent": schema_ref("AgentId"), "key": hex(32, "key id"),
             "expires_at": { "type": "integer" }, "frequency": schema_ref("Frequency"),
         })),
-        "SessionBody": object(&["delegation"], json!({ "delegation": base64("the session delegation's canonical encoding (spec §9.2)") })),
+        "SessionBody": strict_object(&["delegation"], json!({ "delegation": base64("the session delegation's canonical encoding (spec §9.2)") })),
         "SessionStarted": object(&["session_key", "expires_at", "frequency"], json!({
             "session_key": hex(32, "the session's Ed25519 key"),
             "expires_at": { "type": "integer" }, "frequency": schema_ref("Frequency"),
@@ -345,6 +420,16 @@ fn operation(route: &Route) -> Value {
             error("conflict with the log: sign again at the returned head, or a rule of spec §6"),
         );
         responses.insert("413".into(), error("body over 64 KiB"));
+        if route.request.is_some() {
+            responses.insert(
+                "415".into(),
+                error("the body is not sent as `application/json`"),
+            );
+            responses.insert(
+                "422".into(),
+                error("JSON of the wrong shape: a missing, unknown or mistyped field"),
+            );
+        }
         responses.insert("503".into(), error("storage unavailable, or timeout"));
     }
     if route.limited {
@@ -361,10 +446,10 @@ fn operation(route: &Route) -> Value {
         .path
         .split('/')
         .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": path_schema(name) }))
         .collect();
-    parameters.extend(route.query.iter().map(|(name, kind, description)| {
-        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": kind } })
+    parameters.extend(route.query.iter().map(|query| {
+        json!({ "name": query.name, "in": "query", "required": false, "description": query.description, "schema": param_schema(query.value) })
     }));
     let mut operation = json!({
         "operationId": route.operation,

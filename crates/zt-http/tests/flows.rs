@@ -115,6 +115,15 @@ async fn every_flow_over_http() {
     assert_eq!(nobody.body["items"], json!([]));
     assert_eq!(h.get("/v1/agents", bob).await.code(), "invalid_query");
     assert_eq!(h.get("/v1/agents?ids=x", bob).await.code(), "invalid_query");
+    assert_eq!(h.get("/v1/agents?ids=", bob).await.body["items"], json!([]));
+    for loose in [
+        format!("{carol},,{bob}"),
+        format!("{carol},"),
+        format!(",{carol}"),
+    ] {
+        let response = h.get(&format!("/v1/agents?ids={loose}"), bob).await;
+        assert_eq!(response.code(), "invalid_query", "{loose}");
+    }
 
     // Carol changes her key, registers a recovery file, and resets with it.
     let (_, change) = h.world.build_change(carol);

@@ -282,9 +282,11 @@ pub(crate) async fn agents<S: Store, A: Authenticator>(
             None => Vec::new(),
         },
         (None, Some(ids)) => {
-            let ids = ids
-                .split(',')
-                .filter(|id| !id.is_empty())
+            // No ids, or ids separated by single commas: nothing else (the document's pattern).
+            let ids = (!ids.is_empty())
+                .then(|| ids.split(','))
+                .into_iter()
+                .flatten()
                 .map(|id| {
                     id.parse::<AgentId>().map_err(|_| {
                         ApiError::bad_request(
