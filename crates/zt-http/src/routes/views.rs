@@ -282,20 +282,18 @@ pub(crate) async fn agents<S: Store, A: Authenticator>(
             None => Vec::new(),
         },
         (None, Some(ids)) => {
-            // No ids, or ids separated by single commas: nothing else (the document's pattern).
-            let ids = (!ids.is_empty())
-                .then(|| ids.split(','))
-                .into_iter()
-                .flatten()
-                .map(|id| {
-                    id.parse::<AgentId>().map_err(|_| {
-                        ApiError::bad_request(
-                            "invalid_query",
-                            "ids must be agent ids, comma-separated",
-                        )
-                    })
+            // No ids (the empty string), or ids separated by single commas: the document's
+            // pattern, nothing looser.
+            let parse = |id: &str| {
+                id.parse::<AgentId>().map_err(|_| {
+                    ApiError::bad_request("invalid_query", "ids must be agent ids, comma-separated")
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+            };
+            let ids = if ids.is_empty() {
+                Vec::new()
+            } else {
+                ids.split(',').map(parse).collect::<Result<Vec<_>, _>>()?
+            };
             if ids.len() > MAX_DIRECTORY_IDS {
                 return Err(ApiError::bad_request(
                     "invalid_query",
