@@ -58,12 +58,10 @@ pub struct QueryParam {
 /// The values a parameter takes, as the server parses them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamValue {
-    /// A page size: any 32-bit unsigned integer, clamped to 1..=1000.
-    PageSize,
-    /// A sequence number (64-bit unsigned).
-    Seq,
-    /// A line number within an entry (32-bit unsigned).
-    Line,
+    /// A 32-bit unsigned integer (page sizes, line numbers).
+    U32,
+    /// A 64-bit unsigned integer (sequence numbers).
+    U64,
     /// An agent id.
     AgentId,
     /// Up to 100 agent ids, comma-separated (none: the empty string).
@@ -121,11 +119,12 @@ const fn statement(
 
 const PAGE: QueryParam = param(
     "limit",
-    ParamValue::PageSize,
+    ParamValue::U32,
     "page size (default 100); values outside 1 to 1000 are taken as the nearest bound",
 );
 
 const ROLES: [&str; 4] = ["member", "admin", "super-admin", "removed"];
+const STATES: [&str; 5] = ["not-set-up", "pending", "active", "revoked", "reset"];
 
 /// Every route, in the order the document lists them.
 pub const ROUTES: &[Route] = &[
@@ -135,7 +134,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         response: Some("LogPage"),
-        query: &[param("from", ParamValue::Seq, "first sequence number (default 0)"), PAGE],
+        query: &[param("from", ParamValue::U64, "first sequence number (default 0)"), PAGE],
         ..route("GET", "/v1/log", "getLog", "Encoded log entries from a sequence number, up to the verified head: what devices and auditors sync and verify themselves (spec §5).", Access::Agent)
     },
     Route {
@@ -156,7 +155,7 @@ pub const ROUTES: &[Route] = &[
     statement("/v1/keys/revoke", "revokeKey", "Revokes the caller's key, or (approvers) another agent's; the last approver's key only when forced (spec §6.8).", Access::Agent, false),
     Route {
         response: Some("PendingPage"),
-        query: &[param("after", ParamValue::Seq, "sequence number of the last request of the previous page"), PAGE],
+        query: &[param("after", ParamValue::U64, "sequence number of the last request of the previous page"), PAGE],
         ..route("GET", "/v1/requests", "listRequests", "Pending key requests, oldest first.", Access::Approver)
     },
     Route {
@@ -171,7 +170,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         response: Some("StatusPage"),
         query: &[
-            param("state", ParamValue::OneOf(&["not-set-up", "pending", "active", "revoked", "reset"]), "only agents in this zero trust state"),
+            param("state", ParamValue::OneOf(&STATES), "only agents in this zero trust state"),
             param("role", ParamValue::OneOf(&ROLES), "only agents with this role"),
             param("after", ParamValue::AgentId, "agent id of the last row of the previous page"),
             PAGE,
@@ -182,8 +181,8 @@ pub const ROUTES: &[Route] = &[
         response: Some("HistoryPage"),
         query: &[
             param("agent", ParamValue::AgentId, "only this agent's keys (members may only ask for their own)"),
-            param("after_seq", ParamValue::Seq, "from the previous page's next"),
-            param("after_line", ParamValue::Line, "from the previous page's next"),
+            param("after_seq", ParamValue::U64, "from the previous page's next"),
+            param("after_line", ParamValue::U32, "from the previous page's next"),
             PAGE,
         ],
         ..route("GET", "/v1/history", "getHistory", "Key history: key owner, actor, action and reason, oldest first.", Access::Agent)
@@ -222,10 +221,8 @@ const ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 
 fn param_schema(value: ParamValue) -> Value {
     match value {
-        ParamValue::PageSize | ParamValue::Line => {
-            json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX })
-        }
-        ParamValue::Seq => json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
+        ParamValue::U32 => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+        ParamValue::U64 => json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX }),
         ParamValue::AgentId => schema_ref("AgentId"),
         ParamValue::AgentIds => json!({
             "type": "string",
@@ -236,11 +233,18 @@ fn param_schema(value: ParamValue) -> Value {
     }
 }
 
+/// The `{names}` in a route's path.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+}
+
 /// The schema of a path parameter, by its name.
 fn path_schema(name: &str) -> Value {
     match name {
+        "request" => id("request id"),
         "session_key" => hex(32, "the session's Ed25519 key"),
-        _ => id(name),
+        _ => json!({ "type": "string" }),
     }
 }
 
@@ -277,7 +281,7 @@ fn schemas() -> Value {
         &["agent", "role", "state", "has_recovery_file"],
         json!({
             "agent": schema_ref("AgentId"), "role": schema_ref("Role"),
-            "state": { "enum": ["not-set-up", "pending", "active", "revoked", "reset"] },
+            "state": { "enum": STATES },
             "active_key": { "type": ["string", "null"] }, "active_since": { "type": ["integer", "null"] },
             "approved_by": { "type": ["string", "null"] }, "pending_request": { "type": ["string", "null"] },
             "has_recovery_file": { "type": "boolean" },
@@ -442,10 +446,7 @@ fn operation(route: &Route) -> Value {
             }),
         );
     }
-    let mut parameters: Vec<Value> = route
-        .path
-        .split('/')
-        .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+    let mut parameters: Vec<Value> = path_parameters(route.path)
         .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": path_schema(name) }))
         .collect();
     parameters.extend(route.query.iter().map(|query| {
@@ -523,4 +524,24 @@ pub(crate) async fn serve() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         TEXT.get_or_init(document_text).as_str(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A path parameter added without its own schema would be documented as any string.
+    #[test]
+    fn every_path_parameter_has_a_pattern() {
+        for route in ROUTES {
+            for name in path_parameters(route.path) {
+                assert!(
+                    path_schema(name).get("pattern").is_some(),
+                    "{} {}: {name}",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+    }
 }
