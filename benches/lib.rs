@@ -5,6 +5,7 @@
 //! does not drift, count instructions: `examples/replay_once.rs` runs one replay (zt's or the
 //! raw batch) under `valgrind --tool=callgrind`.
 
+pub mod floors;
 pub mod measure;
 
 use zt_core::{LogEntry, Role};

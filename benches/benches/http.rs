@@ -5,7 +5,10 @@
 //!    bare axum handler that reads the same request and runs one `verify_strict`. Rounds
 //!    alternate, each sends the same number of requests from 16, then 64, then 128
 //!    concurrent connections; the median of the rounds' ratios is the figure (absolute rates
-//!    drift on shared machines). The bare handler is saturated at 16; zt-server, whose every
+//!    drift on shared machines). Two more bare handlers wait, after their `verify_strict`,
+//!    for a random key to be recorded durably (`zt_benches::floors`: raw SQLite, and an
+//!    append-only file with `fdatasync`): what spec §9.4's durable replay record costs on
+//!    this machine without zt, and the floor zt-server is also compared with. The bare handler is saturated at 16; zt-server, whose every
 //!    answer waits for a durable commit of the replay key, needs more requests in flight to
 //!    fill its group commits. Beside each rate: the CPU time the process (server and load
 //!    generator together) spent per request, and for zt-server how many keys each group
@@ -30,7 +33,9 @@ use axum::routing::post;
 use axum::Router;
 use ed25519_dalek::{Signer, SigningKey};
 use rand_core::OsRng;
+use rand_core::RngCore;
 use serde_json::json;
+use zt_benches::floors::DurableRecorder;
 use zt_benches::measure::{format_duration, percentile, process_cpu, record};
 use zt_core::{
     AccessSecret, AgentId, AgentKeys, Command, EntryBuilder, HostKey, OrgId, PayloadDigest,
@@ -137,6 +142,37 @@ async fn load(
     }
 }
 
+/// The bare handler: reads the request, runs one `verify_strict`, and, given a recorder,
+/// waits for a random key to be recorded durably.
+fn floor_router(durable: Option<Arc<DurableRecorder>>) -> Router {
+    let floor_key = SigningKey::generate(&mut OsRng);
+    let message = vec![7u8; 160];
+    let signature = floor_key.sign(&message);
+    let verifying = floor_key.verifying_key();
+    Router::new().route(
+        "/verify",
+        post(move |body: Bytes| {
+            let (message, durable) = (message.clone(), durable.clone());
+            async move {
+                let _ = body;
+                if verifying.verify_strict(&message, &signature).is_err() {
+                    return StatusCode::FORBIDDEN;
+                }
+                let Some(durable) = durable else {
+                    return StatusCode::OK;
+                };
+                let mut key = [0u8; 32];
+                OsRng.fill_bytes(&mut key);
+                if durable.record(key).await {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CONFLICT
+                }
+            }
+        }),
+    )
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -185,22 +221,13 @@ fn main() {
         let config = ApiConfig { rate_limits: RateLimits::unlimited(), ..ApiConfig::default() };
         let zt_memory = listen(zt_http::router(Api::new(memory, caller, config))).await;
 
-        // The floor: read the request, run one verify_strict.
-        let floor_key = SigningKey::generate(&mut OsRng);
-        let message = vec![7u8; 160];
-        let signature = floor_key.sign(&message);
-        let verifying = floor_key.verifying_key();
-        let bare = Router::new().route(
-            "/verify",
-            post(move |body: Bytes| {
-                let message = message.clone();
-                async move {
-                    let _ = body;
-                    if verifying.verify_strict(&message, &signature).is_ok() { StatusCode::OK } else { StatusCode::FORBIDDEN }
-                }
-            }),
-        );
-        let bare = listen(bare).await;
+        // The floor: read the request, run one verify_strict; the durable floors then wait
+        // for a random key to be recorded.
+        let sqlite_floor = Arc::new(DurableRecorder::sqlite(dir.path().join("floor.sqlite")));
+        let journal_floor = Arc::new(DurableRecorder::journal(dir.path().join("floor.journal")));
+        let bare = listen(floor_router(None)).await;
+        let bare_sqlite = listen(floor_router(Some(sqlite_floor.clone()))).await;
+        let bare_journal = listen(floor_router(Some(journal_floor.clone()))).await;
 
         let binding = TaskBinding { kind: TaskKind::new("remote-execution").unwrap(), payload: PayloadDigest::of(b"Get-Process") };
         let bodies = |keys: &AgentKeys, org: OrgId, count: usize| -> Vec<Vec<u8>> {
@@ -223,9 +250,17 @@ fn main() {
         load(&client, CONNECTION_LEVELS[0], &format!("{bare}/verify"), "x", bodies(&alice_keys, org, 1000)).await;
         for connections in CONNECTION_LEVELS {
             let (mut floor, mut over_sqlite, mut over_memory) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut durable_sqlite, mut durable_journal) = (Vec::new(), Vec::new());
             let (mut keys_per_commit, mut commit_millis) = (Vec::new(), Vec::new());
+            let (mut sqlite_floor_keys, mut journal_floor_keys) = (Vec::new(), Vec::new());
             for round in 0..ROUNDS {
                 floor.push(load(&client, connections, &format!("{bare}/verify"), "x", bodies(&alice_keys, org, requests)).await);
+                let before = sqlite_floor.commits();
+                durable_sqlite.push(load(&client, connections, &format!("{bare_sqlite}/verify"), "x", bodies(&alice_keys, org, requests)).await);
+                sqlite_floor_keys.push(requests as f64 / (sqlite_floor.commits() - before).max(1) as f64);
+                let before = journal_floor.commits();
+                durable_journal.push(load(&client, connections, &format!("{bare_journal}/verify"), "x", bodies(&alice_keys, org, requests)).await);
+                journal_floor_keys.push(requests as f64 / (journal_floor.commits() - before).max(1) as f64);
                 let before = store.replay_stats();
                 over_sqlite.push(load(&client, connections, &format!("{zt_sqlite}/v1/tasks/verify"), &token, bodies(&alice_keys, org, requests)).await);
                 let after = store.replay_stats();
@@ -234,8 +269,10 @@ fn main() {
                 commit_millis.push((after.commit_time - before.commit_time).as_secs_f64() * 1e3 / commits);
                 over_memory.push(load(&client, connections, &format!("{zt_memory}/v1/tasks/verify"), "x", bodies(&bob_keys, memory_org, requests)).await);
                 println!(
-                    "{connections} connections, round {round}: bare verify_strict {:.0}/s ({:.0} µs CPU), zt-server (SQLite) {:.0}/s ({:.0} µs CPU; {:.1} keys a commit, {:.2} ms a commit), zt-http (memory) {:.0}/s ({:.0} µs CPU)",
+                    "{connections} connections, round {round}: bare verify_strict {:.0}/s ({:.0} µs CPU), + raw SQLite record {:.0}/s ({:.0} µs CPU; {:.1} keys a commit), + file record {:.0}/s ({:.0} µs CPU; {:.1} keys a commit), zt-server (SQLite) {:.0}/s ({:.0} µs CPU; {:.1} keys a commit, {:.2} ms a commit), zt-http (memory) {:.0}/s ({:.0} µs CPU)",
                     floor[round].per_second, floor[round].cpu_micros,
+                    durable_sqlite[round].per_second, durable_sqlite[round].cpu_micros, sqlite_floor_keys[round],
+                    durable_journal[round].per_second, durable_journal[round].cpu_micros, journal_floor_keys[round],
                     over_sqlite[round].per_second, over_sqlite[round].cpu_micros, keys_per_commit[round], commit_millis[round],
                     over_memory[round].per_second, over_memory[round].cpu_micros,
                 );
@@ -243,6 +280,10 @@ fn main() {
             // Each round's ratio to the floor measured just before it; the median of those.
             let ratios = |zt: &[Rate]| median(zt.iter().zip(&floor).map(|(zt, floor)| zt.per_second / floor.per_second).collect());
             let (sqlite_ratio, memory_ratio) = (ratios(&over_sqlite), ratios(&over_memory));
+            let (durable_sqlite_ratio, durable_journal_ratio) = (ratios(&durable_sqlite), ratios(&durable_journal));
+            // zt-server against the durable floor of its own medium, round by round.
+            let over_durable_floor = median(over_sqlite.iter().zip(&durable_sqlite).map(|(zt, floor)| zt.per_second / floor.per_second).collect());
+            let (sqlite_floor_keys, journal_floor_keys) = (median(sqlite_floor_keys), median(journal_floor_keys));
             let rate = |rounds: &[Rate]| median(rounds.iter().map(|r| r.per_second).collect());
             let cpu = |rounds: &[Rate]| median(rounds.iter().map(|r| r.cpu_micros).collect());
             let (keys_per_commit, commit_millis) = (median(keys_per_commit), median(commit_millis));
@@ -250,15 +291,26 @@ fn main() {
             println!("  bare axum + verify_strict   {:>8.0} req/s   {:>4.0} µs CPU", rate(&floor), cpu(&floor));
             println!("  zt-server (SQLite)          {:>8.0} req/s   {:>4.0} µs CPU   ratio {sqlite_ratio:.2} (goal >= 0.70); {keys_per_commit:.1} keys a commit, {commit_millis:.2} ms a commit", rate(&over_sqlite), cpu(&over_sqlite));
             println!("  zt-http (memory store)      {:>8.0} req/s   {:>4.0} µs CPU   ratio {memory_ratio:.2}", rate(&over_memory), cpu(&over_memory));
+            println!("  bare + raw SQLite record    {:>8.0} req/s   {:>4.0} µs CPU   ratio {durable_sqlite_ratio:.2} (zt-server: {over_durable_floor:.2} of it); {sqlite_floor_keys:.1} keys a commit", rate(&durable_sqlite), cpu(&durable_sqlite));
+            println!("  bare + file record          {:>8.0} req/s   {:>4.0} µs CPU   ratio {durable_journal_ratio:.2}; {journal_floor_keys:.1} keys a commit", rate(&durable_journal), cpu(&durable_journal));
             let floor_cell = format!("bare axum handler + one `verify_strict` {:.0} req/s ({:.0} µs CPU a request)", rate(&floor), cpu(&floor));
             for (what, zt, ratio, extra) in [
-                ("zt-server (SQLite store, API tokens)", &over_sqlite, sqlite_ratio, format!("; {keys_per_commit:.1} keys a group commit, {commit_millis:.2} ms a commit")),
+                ("zt-server (SQLite store, API tokens)", &over_sqlite, sqlite_ratio, format!("; {keys_per_commit:.1} keys a group commit, {commit_millis:.2} ms a commit; {over_durable_floor:.2} of the raw SQLite floor below")),
                 ("the zt-http router alone (memory store)", &over_memory, memory_ratio, String::new()),
             ] {
                 let met = if ratio >= 0.7 { "met" } else { "**missed**" };
                 let what = format!("HTTP task verification on loopback, {connections} connections: {what}");
                 let zt_cell = format!("{:.0} req/s ({:.0} µs CPU a request{extra})", rate(zt), cpu(zt));
                 record(&[&what, &zt_cell, &floor_cell, &format!("{ratio:.2}"), "≥ 0.70", met]);
+            }
+            // The durable floors: no zt, no goal; what §9.4's durable record costs here.
+            for (what, durable, ratio, keys) in [
+                ("raw SQLite, a group per commit", &durable_sqlite, durable_sqlite_ratio, sqlite_floor_keys),
+                ("an append-only file, a group per `fdatasync`", &durable_journal, durable_journal_ratio, journal_floor_keys),
+            ] {
+                let what = format!("durable floor, {connections} connections: bare handler + `verify_strict` + a replay key recorded in {what} (no zt)");
+                let floor_value = format!("{:.0} req/s ({:.0} µs CPU a request; {keys:.1} keys a commit)", rate(durable), cpu(durable));
+                record(&[&what, &floor_value, &floor_cell, &format!("{ratio:.2}"), "(a floor)", ""]);
             }
         }
 
