@@ -1,7 +1,8 @@
 //! The ledger: each organization's verified state, kept in memory over a store.
 //!
 //! The store holds bytes; the ledger trusts none of them until zt-core has verified them.
-//! It loads an organization once by replaying its whole log (`OrgState::replay`), then
+//! It loads an organization once by replaying its whole log (`OrgState::replay`; a load its
+//! caller abandons is resumed by the next caller, not restarted), then
 //! before every command catches up with what other servers appended, verifying each new
 //! entry. Commands are decided by zt-core and appended at the head they were decided at;
 //! if another writer got there first, the ledger catches up and decides again (host
@@ -37,6 +38,11 @@ struct OrgSlot {
     /// whether it had nothing. Concurrent readers share a check that started after they
     /// arrived instead of each asking the store.
     checked: tokio::sync::Mutex<(u64, bool)>,
+    /// A first load's entries fetched so far, kept until they are replayed, so a caller
+    /// that gives up while loading (a request timeout) leaves its progress to the next one:
+    /// a log too long to load within one request still loads. Only touched with `state`
+    /// held for writing, and never across an await.
+    fetched: Mutex<Vec<LogEntry>>,
 }
 
 impl OrgSlot {
@@ -108,7 +114,7 @@ impl<S: Store> Ledger<S> {
             }
         }
         let mut exclusive = slot.state.write().await;
-        self.refresh(org, &mut exclusive).await?;
+        self.refresh(org, &slot, &mut exclusive).await?;
         let shared = exclusive.downgrade();
         let state = shared
             .as_ref()
@@ -127,7 +133,7 @@ impl<S: Store> Ledger<S> {
         let slot = self.slot(org);
         let mut guard = slot.state.write().await;
         for _ in 0..MAX_ATTEMPTS {
-            let state = self.refresh(org, &mut guard).await?;
+            let state = self.refresh(org, &slot, &mut guard).await?;
             let context = Context {
                 now,
                 host: &self.host,
@@ -152,7 +158,7 @@ impl<S: Store> Ledger<S> {
                     return Ok(decision);
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    let state = self.refresh(org, &mut guard).await?;
+                    let state = self.refresh(org, &slot, &mut guard).await?;
                     if command.entry().is_some() {
                         // The client signed at a position that is taken: it must sign again.
                         return Err(LedgerError::Conflict { head: state.head() });
@@ -161,7 +167,7 @@ impl<S: Store> Ledger<S> {
                 Err(other) => return Err(other.into()),
             }
         }
-        let state = self.refresh(org, &mut guard).await?;
+        let state = self.refresh(org, &slot, &mut guard).await?;
         Err(LedgerError::Conflict { head: state.head() })
     }
 
@@ -303,7 +309,9 @@ impl<S: Store> Ledger<S> {
     /// Forgets the cached state of an organization (the next use loads it again).
     pub async fn forget(&self, org: OrgId) {
         let slot = self.slot(org);
-        *slot.state.write().await = None;
+        let mut state = slot.state.write().await;
+        *state = None;
+        lock(&slot.fetched).clear();
     }
 
     /// Whether the store holds nothing from `next_seq` on, as of a moment after `arrived`:
@@ -328,23 +336,21 @@ impl<S: Store> Ledger<S> {
     }
 
     fn slot(&self, org: OrgId) -> Slot {
-        let mut orgs = self
-            .orgs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        orgs.entry(org).or_default().clone()
+        lock(&self.orgs).entry(org).or_default().clone()
     }
 
     /// Loads the organization, or catches up with entries appended since, verifying each.
+    /// `state` is `slot`'s state, held for writing.
     async fn refresh<'a>(
         &self,
         org: OrgId,
-        slot: &'a mut Option<OrgState>,
+        slot: &OrgSlot,
+        state: &'a mut Option<OrgState>,
     ) -> Result<&'a mut OrgState, LedgerError> {
-        if slot.is_none() {
-            *slot = Some(self.load(org).await?);
+        if state.is_none() {
+            *state = Some(self.load(org, &slot.fetched).await?);
         }
-        let state = slot
+        let state = state
             .as_mut()
             .ok_or(LedgerError::Store(StoreError::NotFound(org)))?;
         loop {
@@ -376,16 +382,28 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Replays the organization's whole stored log, batching signatures (spec §5.3).
-    async fn load(&self, org: OrgId) -> Result<OrgState, LedgerError> {
-        let mut entries = Vec::new();
+    ///
+    /// Fetches into `fetched`, from where an earlier, abandoned load stopped (stored
+    /// entries never change, so a fetched prefix stays valid), and replays only once the
+    /// whole log is there. From the replay to the return there is no await, so a load is
+    /// either finished or resumable, never half applied.
+    async fn load(
+        &self,
+        org: OrgId,
+        fetched: &Mutex<Vec<LogEntry>>,
+    ) -> Result<OrgState, LedgerError> {
         loop {
-            let from = Seq(u64::try_from(entries.len()).unwrap_or(u64::MAX));
-            let rows = self.store.entries(org, from, CHUNK).await?;
+            let from = lock(fetched).len();
+            let rows = self
+                .store
+                .entries(org, Seq(u64::try_from(from).unwrap_or(u64::MAX)), CHUNK)
+                .await?;
             if rows.is_empty() {
                 break;
             }
+            let mut decoded = Vec::with_capacity(rows.len());
             for bytes in rows {
-                let index = entries.len();
+                let index = from.saturating_add(decoded.len());
                 let entry = LogEntry::decode(&bytes).map_err(|error| LedgerError::Tampered {
                     org,
                     error: LogError::BadEntry {
@@ -394,9 +412,12 @@ impl<S: Store> Ledger<S> {
                         fault: EntryFault::Malformed(error),
                     },
                 })?;
-                entries.push(entry);
+                decoded.push(entry);
             }
+            lock(fetched).extend(decoded);
         }
+        // Taken out whatever the outcome: a refused log is fetched afresh next time.
+        let entries = std::mem::take(&mut *lock(fetched));
         if entries.is_empty() {
             return Err(StoreError::NotFound(org).into());
         }
@@ -428,6 +449,12 @@ impl<S: Store> Ledger<S> {
             _ => None,
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl<S> std::fmt::Debug for Ledger<S> {
