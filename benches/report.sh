@@ -47,8 +47,20 @@ for _ in $(seq 60); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&
 kib() { awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"; }
 idle=$(kib "$pid" VmRSS)
 started=$(date +%s%N)
-curl -fsS -H "authorization: Bearer $token" "http://127.0.0.1:$port/v1/org" >/dev/null
+# The first request loads and verifies the organization. Where that takes longer than a
+# request may (10 s), it is answered 503 and the next request goes on with the load.
+requests=0
+status=
+while [ "$status" != 200 ] && [ "$requests" -lt 30 ]; do
+    requests=$((requests + 1))
+    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "authorization: Bearer $token" \
+        "http://127.0.0.1:$port/v1/org")
+    case "$status" in 200 | 503) ;; *) echo "report: GET /v1/org answered $status" >&2; exit 1 ;; esac
+done
+[ "$status" = 200 ] || { echo "report: the organization did not load in $requests requests" >&2; exit 1; }
 loaded_in=$(awk -v ns=$(($(date +%s%N) - started)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+over=
+[ "$requests" = 1 ] || over=" over $requests requests (each answered 503 after 10 s until the last)"
 curl -fsS -H "authorization: Bearer $token" "http://127.0.0.1:$port/v1/status?limit=100" >/dev/null
 resident=$(kib "$pid" VmRSS)
 peak=$(kib "$pid" VmHWM)
@@ -58,8 +70,8 @@ trap - EXIT
 mib() { awk -v kib="$1" 'BEGIN { printf "%.1f", kib / 1024 }'; }
 entries=$(grep -c . "$work/scale-100k.log")
 entries=$((entries - 1))
-echo "zt-server: idle $(mib "$idle") MiB; holding the organization $(mib "$resident") MiB, peak $(mib "$peak") MiB; first request (load and verify) ${loaded_in}s" | tee -a "$log"
-memory_rows="| zt-server (SQLite) holding the 100,000-agent organization ($entries log entries, verified state cached) | $(mib "$resident") MiB | $(mib "$peak") MiB | $(mib "$idle") MiB before the organization was loaded; loading and verifying it took $loaded_in s |"
+echo "zt-server: idle $(mib "$idle") MiB; holding the organization $(mib "$resident") MiB, peak $(mib "$peak") MiB; first request (load and verify) ${loaded_in}s$over" | tee -a "$log"
+memory_rows="| zt-server (SQLite) holding the 100,000-agent organization ($entries log entries, verified state cached) | $(mib "$resident") MiB | $(mib "$peak") MiB | $(mib "$idle") MiB before the organization was loaded; loading and verifying it took $loaded_in s$over |"
 device=$(target/release/examples/device_memory "$root" "$work/scale-100k.log")
 value() { echo "$device" | awk -v key="$1" '$1 == key { print $2 }'; }
 echo "device: $device" | tr '\n' ' ' | tee -a "$log"
