@@ -98,10 +98,11 @@ beat, about two thirds. Here a flush costs CPU of its own, not only waiting: mea
 getrusage on 2026-12-01, a 10-key SQLite commit spent about 210 µs of kernel time with
 `synchronous = FULL` against 110 µs with `OFF`, and a bare write plus `fdatasync` about
 55 µs, on two cores that the load generator shares. So no server that keeps §9.4 can do
-better than the file floor, and one that also runs zt's router (0.76 to 0.88 of the bare
-handler over the memory store, which records nothing durably) would land near the product
-of the two, about 0.5. zt-server reaches 0.7 to 0.85 of the raw SQLite floor; the rest is
-sqlx's thread hand-offs, its larger commits, and the freshness query.
+better than the file floor, and one that also runs zt's router (0.76 to 0.91 of the bare
+handler over the memory store, which records nothing durably, in runs on 2026-12-01) would
+land near the product of the two, 0.4 to 0.65. zt-server reaches 0.7 to 0.85 of the raw
+SQLite floor; by the profiles of earlier runs, most of the rest is sqlx's hand-offs between
+threads, and the freshness query costs at most 5%.
 Variants built on this machine only to measure, then reverted: a dedicated synchronous
 SQLite writer instead of sqlx, about 10 to 20% more; an append-only replay journal inside
 SQLite with each server's index of unexpired keys in memory, about 20% more; skipping the
@@ -117,8 +118,9 @@ could take this path. That trades availability after a crash for throughput, a d
 for the product rather than for this benchmark. Accepting before the commit, or trusting
 the cache without asking the store, would break the guarantees above. The goal stays
 missed: as written it compares a verifier that must record durably with a handler that
-records nothing, and on this machine the durable record alone costs more than the 30% the
-goal allows.
+records nothing. In the runs of 2026-12-01 the durable record alone took 42 to 63% of the
+bare handler's throughput in raw SQLite, and 27 to 48% in a bare file, before any of zt's
+own work; the goal allows 30% for everything.
 EOF
         ;;
     *"commit one transition, SQLite"* | *"approve through the ledger, SQLite"*)
