@@ -142,17 +142,6 @@ pub fn scale_organization() -> World {
     world
 }
 
-/// The appends that store `world`'s log after its first entry, in chunks, with the changes
-/// the world recorded.
-pub fn appends_of(world: &World) -> Vec<zt_store::Append> {
-    let changes = world.recorded_changes.as_ref().expect("recorded changes");
-    world.log[1..]
-        .iter()
-        .zip(changes)
-        .map(|(entry, changes)| zt_store::Append::new(entry.clone(), changes.clone(), &[]))
-        .collect()
-}
-
 /// Stores the scale organization `world` unless `store` already holds all of it (the bench
 /// databases under `target/zt-bench/` are reused between runs).
 pub fn populate_scale_store<S: zt_store::Store>(
@@ -176,7 +165,7 @@ pub fn populate_scale_store<S: zt_store::Store>(
     let genesis = zt_store::Append::new(world.log[0].clone(), zt_core::Changes::default(), &[]);
     rt.block_on(store.create_org(&genesis))
         .expect("a fresh store (remove target/zt-bench or the schema to rebuild)");
-    for chunk in appends_of(world).chunks(5_000) {
+    for chunk in zt_store::conformance::recorded_appends(world).chunks(5_000) {
         rt.block_on(store.append_all(chunk)).expect("import");
     }
     eprintln!(

@@ -13,7 +13,7 @@ use zt_core::{
     AgentId, AgentStatus, Changes, OrgId, PendingRequest, RecoveryRegistrationView, Role, Seq,
     SigningPublicKey, UnixTime,
 };
-use zt_store::conformance::host_from;
+use zt_store::conformance::{host_from, recorded_appends};
 use zt_store::{
     Append, HistoryCursor, HistoryLine, Ledger, OutboxMessage, Page, SessionRecord, StatusFilter,
     Store, StoreError,
@@ -187,13 +187,7 @@ async fn stored(world: &World) -> SlowLog {
         .create_org(&Append::new(world.log[0].clone(), Changes::default(), &[]))
         .await
         .unwrap();
-    let changes = world.recorded_changes.as_ref().unwrap();
-    let appends: Vec<Append> = world.log[1..]
-        .iter()
-        .zip(changes)
-        .map(|(entry, changes)| Append::new(entry.clone(), changes.clone(), &[]))
-        .collect();
-    store.append_all(&appends).await.unwrap();
+    store.append_all(&recorded_appends(world)).await.unwrap();
     store
 }
 

@@ -101,6 +101,17 @@ macro_rules! conformance_tests {
     };
 }
 
+/// The appends that store `world`'s log after its first entry, with the changes the world
+/// recorded (set `world.recorded_changes` before its commands): a bulk import.
+pub fn recorded_appends(world: &zt_testkit::world::World) -> Vec<crate::Append> {
+    let changes = world.recorded_changes.as_ref().expect("recorded changes");
+    world.log[1..]
+        .iter()
+        .zip(changes)
+        .map(|(entry, changes)| crate::Append::new(entry.clone(), changes.clone(), &[]))
+        .collect()
+}
+
 /// The ledger host key of a test organization, from its seed.
 pub fn host_from(seed: &HostSeed) -> HostKey {
     HostKey::from_seed(HostSeed::from_bytes(*seed.expose_secret()))
