@@ -91,7 +91,7 @@ pub use export::{
 pub use ids::{AgentId, EntryHash, Epoch, KeyId, OrgId, RegistrationId, RequestId, Seq, UnixTime};
 pub use kdf::{KdfParams, Salt, KDF_ARGON2ID_V13};
 pub use keys::{AgentKeys, HostKey, PublicKeyRecord};
-pub use log::{verify_encoded_log, verify_log, verify_log_with, TrustRoot, VerifiedLog};
+pub use log::{verify_encoded_log, verify_log, verify_log_with, LogReplay, TrustRoot, VerifiedLog};
 pub use passphrase::{NewPassphrase, Passphrase};
 pub use policy::{PromptFrequency, PromptPolicy, Role};
 pub use recovery::{RecoveryFile, RecoveryKeys};

@@ -361,25 +361,73 @@ impl OrgState {
     /// every entry as §5.1 says, signatures in `mode`. This is how a server loads a log it
     /// stored: rows are data until they verify, and a tampered row is named, never used.
     /// The first entry must be the organization's creation (spec §5.2); the caller checks
-    /// that it names the host key it expects.
+    /// that it names the host key it expects. [`LogReplay`] does the same in parts.
     pub fn replay(entries: &[LogEntry], mode: VerifyMode) -> Result<OrgState, LogError> {
         let first = entries
             .first()
             .ok_or(LogError::NotEpochStart { epoch: Epoch(0) })?;
+        Ok(LogReplay::begin(first)?
+            .extend(entries.get(1..).unwrap_or_default(), mode)?
+            .finish())
+    }
+}
+
+/// An organization's stored log replayed in parts, exactly as [`OrgState::replay`] replays
+/// it whole (spec §5.1, §5.3), for a server that must not hold a thread for the whole of a
+/// long log. Each part is checked completely, its batched signatures settled, before
+/// [`LogReplay::extend`] returns, so a replay always holds a verified prefix of the log.
+#[derive(Clone, Debug)]
+pub struct LogReplay {
+    replay: Replayer,
+}
+
+impl LogReplay {
+    /// Begins with the organization's first entry, its creation (spec §5.2), whose
+    /// signatures are checked strictly.
+    pub fn begin(first: &LogEntry) -> Result<LogReplay, LogError> {
         let (state, _) = OrgState::genesis(first.clone()).map_err(|fault| LogError::BadEntry {
             index: 0,
             seq: Some(first.header().seq),
             fault,
         })?;
-        let mut replay = Replayer {
-            state,
-            pinned_first_key: None,
-            follow_resets: true,
-            closed_at: None,
-            seen: HashSet::from([first.hash()]),
-            entries: 1,
-        };
-        replay.replay(entries.get(1..).unwrap_or_default(), 1, mode, Vec::new())?;
-        Ok(replay.state)
+        Ok(LogReplay {
+            replay: Replayer {
+                state,
+                pinned_first_key: None,
+                follow_resets: true,
+                closed_at: None,
+                seen: HashSet::from([first.hash()]),
+                entries: 1,
+            },
+        })
+    }
+
+    /// Checks and applies the entries that follow those replayed so far, signatures in
+    /// `mode`. An error names the bad entry by its index in the whole log, and consumes the
+    /// replay: what it held is not a verified prefix any more.
+    pub fn extend(mut self, entries: &[LogEntry], mode: VerifyMode) -> Result<LogReplay, LogError> {
+        let base = self.replay.entries;
+        self.replay.replay(entries, base, mode, Vec::new())?;
+        Ok(self)
+    }
+
+    /// How many entries have been replayed, the first included.
+    pub fn len(&self) -> usize {
+        self.replay.entries
+    }
+
+    /// Always false: a replay holds at least the organization's first entry.
+    pub fn is_empty(&self) -> bool {
+        self.replay.entries == 0
+    }
+
+    /// The state the entries replayed so far lead to.
+    pub fn state(&self) -> &OrgState {
+        &self.replay.state
+    }
+
+    /// The state the whole replay leads to.
+    pub fn finish(self) -> OrgState {
+        self.replay.state
     }
 }

@@ -4,7 +4,7 @@
 
 use zt_core::{
     verify_encoded_log, verify_log, verify_log_with, DecodeError, EntryFault, Epoch, LogEntry,
-    LogError, Role, RuleViolation, Seq, SignatureRole, TrustRoot, VerifyMode,
+    LogError, LogReplay, OrgState, Role, RuleViolation, Seq, SignatureRole, TrustRoot, VerifyMode,
 };
 use zt_testkit::run::entry_of;
 use zt_testkit::world::{agent, Verdict, World};
@@ -362,6 +362,61 @@ fn the_first_bad_entry_is_named_across_batch_boundaries() {
                 matches!(fault, EntryFault::BadSignature(_)),
                 "{mode:?}: {fault}"
             );
+        }
+    }
+}
+
+/// A server's load, `part` entries at a time after the first.
+fn replay_in_parts(log: &[LogEntry], part: usize, mode: VerifyMode) -> Result<OrgState, LogError> {
+    let mut replay = LogReplay::begin(&log[0])?;
+    for entries in log[1..].chunks(part) {
+        replay = replay.extend(entries, mode)?;
+        assert!(replay.len() <= log.len());
+    }
+    assert_eq!(replay.len(), log.len());
+    Ok(replay.finish())
+}
+
+#[test]
+fn a_replay_in_parts_decides_as_the_whole_replay_does() {
+    let world = busy();
+    let flipped = |log: &mut Vec<LogEntry>, index: usize| {
+        let mut bytes = log[index].encoded().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        log[index] = LogEntry::decode(&bytes).unwrap();
+    };
+    let mut logs = vec![("untouched", world.log.clone())];
+    for index in [1, 4, 9, world.log.len() - 1] {
+        let mut log = world.log.clone();
+        flipped(&mut log, index);
+        logs.push(("a flipped signature bit", log));
+    }
+    let mut two_bad = world.log.clone();
+    flipped(&mut two_bad, 5);
+    flipped(&mut two_bad, 6);
+    logs.push(("two bad entries in a row", two_bad));
+    let mut removed = world.log.clone();
+    removed.remove(7);
+    logs.push(("a removed entry", removed));
+    let mut repeated = world.log.clone();
+    repeated.insert(8, repeated[6].clone());
+    logs.push(("a repeated entry", repeated));
+    for (what, log) in &logs {
+        for mode in MODES {
+            let whole = OrgState::replay(log, mode);
+            if *what == "untouched" {
+                assert_eq!(whole.as_ref().ok(), Some(&world.state));
+            } else {
+                assert!(whole.is_err(), "{what}");
+            }
+            for part in [1, 2, 3, 5, log.len()] {
+                assert_eq!(
+                    replay_in_parts(log, part, mode),
+                    whole,
+                    "{what}, {mode:?}, parts of {part}"
+                );
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A first load that its caller abandons (a request timeout on a long log) resumes where it
 //! stopped when the next caller comes, instead of starting again; a log too long to load
-//! within one request still loads.
+//! within one request still loads. A first load lets other tasks run between chunks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test")]
 
@@ -252,5 +252,36 @@ async fn forgetting_an_organization_drops_a_partial_load() {
         ledger.store().reads().first(),
         Some(&Seq(0)),
         "loaded afresh"
+    );
+}
+
+#[tokio::test]
+async fn a_first_load_lets_other_tasks_run_between_chunks() {
+    // One thread (the test runtime's), and a store that answers without waiting: only the
+    // load's own yields let the other task run before the load is done.
+    let world = long_world();
+    let ledger = Ledger::new(stored(&world).await, host_from(world.host.seed()));
+    let loaded = AtomicBool::new(false);
+    let load = async {
+        let head = ledger.read(world.org, |state| state.head()).await.unwrap();
+        loaded.store(true, Ordering::SeqCst);
+        head
+    };
+    let other = async {
+        let mut turns = 0;
+        while !loaded.load(Ordering::SeqCst) {
+            turns += 1;
+            tokio::task::yield_now().await;
+        }
+        turns
+    };
+    let (head, turns) = tokio::join!(load, other);
+    assert_eq!(head, world.state.head());
+    // Two chunks, the end of the log, and the catch-up after the load.
+    let end = Seq(u64::try_from(world.log.len()).unwrap());
+    assert_eq!(ledger.store().reads(), [Seq(0), Seq(1000), end, end]);
+    assert!(
+        turns >= 2,
+        "the other task ran after each of the two chunks, not only after the load: {turns}"
     );
 }

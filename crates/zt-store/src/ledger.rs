@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use zt_core::{
     AgentId, Command, Context, Decision, EntryFault, HostKey, InMemoryReplayGuard, LogEntry,
-    LogError, OrgId, OrgState, PromptFrequency, Refusal, Seq, SessionDelegation, SigningPublicKey,
-    TaskAuthorization, TaskBinding, TaskError, UnixTime, VerifiedTask, VerifyMode,
+    LogError, LogReplay, OrgId, OrgState, PromptFrequency, Refusal, Seq, SessionDelegation,
+    SigningPublicKey, TaskAuthorization, TaskBinding, TaskError, UnixTime, VerifiedTask,
+    VerifyMode,
 };
 
 use crate::error::{LedgerError, StoreError};
@@ -37,11 +38,11 @@ struct OrgSlot {
     /// whether it had nothing. Concurrent readers share a check that started after they
     /// arrived instead of each asking the store.
     checked: tokio::sync::Mutex<(u64, bool)>,
-    /// A first load's entries fetched so far, kept until they are replayed, so a caller
-    /// that gives up while loading (a request timeout) leaves its progress to the next one:
-    /// a log too long to load within one request still loads. Only touched with `state`
-    /// held for writing, and never across an await.
-    fetched: Mutex<Vec<LogEntry>>,
+    /// A first load's progress: the log replayed so far, a verified prefix. A caller that
+    /// gives up while loading (a request timeout) leaves it to the next one, so a log too
+    /// long to load within one request still loads. Only touched with `state` held for
+    /// writing, and never across an await.
+    loading: Mutex<Option<LogReplay>>,
 }
 
 impl OrgSlot {
@@ -54,11 +55,11 @@ impl OrgSlot {
 
 /// Verified organization states over a store, for one host key.
 ///
-/// The first use of an organization loads it: its whole log is fetched, then replayed
-/// (signatures verified in batches) on the calling task, with no await in between, so a
-/// timeout around the call fires only once the replay is done (a 300,000-entry log took
-/// 14.7 s to fetch and replay on a slow day of the reference machine). A caller that gives up while the log is being
-/// fetched leaves what it fetched to the next caller, which goes on from there.
+/// The first use of an organization loads it: its whole log is fetched and replayed a
+/// chunk of entries at a time (signatures verified in batches), letting other tasks run
+/// between chunks, so a long log neither holds a runtime thread to itself nor keeps a
+/// timeout around the call from firing. A caller that gives up while loading leaves the
+/// entries replayed so far to the next caller, which goes on from there.
 pub struct Ledger<S> {
     store: S,
     host: HostKey,
@@ -316,7 +317,7 @@ impl<S: Store> Ledger<S> {
         let slot = self.slot(org);
         let mut state = slot.state.write().await;
         *state = None;
-        lock(&slot.fetched).clear();
+        *lock(&slot.loading) = None;
     }
 
     /// Whether the store holds nothing from `next_seq` on, as of a moment after `arrived`:
@@ -353,7 +354,7 @@ impl<S: Store> Ledger<S> {
         state: &'a mut Option<OrgState>,
     ) -> Result<&'a mut OrgState, LedgerError> {
         if state.is_none() {
-            *state = Some(self.load(org, &slot.fetched).await?);
+            *state = Some(self.load(org, &slot.loading).await?);
         }
         let state = state
             .as_mut()
@@ -388,17 +389,17 @@ impl<S: Store> Ledger<S> {
 
     /// Replays the organization's whole stored log, batching signatures (spec §5.3).
     ///
-    /// Fetches into `fetched`, from where an earlier, abandoned load stopped (stored
-    /// entries never change, so a fetched prefix stays valid), and replays only once the
-    /// whole log is there. From the replay to the return there is no await, so a load is
-    /// either finished or resumable, never half applied.
+    /// Goes on from the replay an earlier, abandoned load left in `loading` (stored entries
+    /// never change, so a verified prefix stays valid), a chunk at a time. Each chunk is
+    /// fetched, then replayed with no await in between, and the replay is put back before
+    /// the next await: a load is finished, refused, or resumable, never half applied.
     async fn load(
         &self,
         org: OrgId,
-        fetched: &Mutex<Vec<LogEntry>>,
+        loading: &Mutex<Option<LogReplay>>,
     ) -> Result<OrgState, LedgerError> {
         loop {
-            let from = lock(fetched).len();
+            let from = lock(loading).as_ref().map_or(0, LogReplay::len);
             let rows = self
                 .store
                 .entries(org, Seq(u64::try_from(from).unwrap_or(u64::MAX)), CHUNK)
@@ -406,50 +407,73 @@ impl<S: Store> Ledger<S> {
             if rows.is_empty() {
                 break;
             }
-            let mut decoded = Vec::with_capacity(rows.len());
-            for bytes in rows {
-                let index = from.saturating_add(decoded.len());
-                let entry = LogEntry::decode(&bytes).map_err(|error| LedgerError::Tampered {
-                    org,
-                    error: LogError::BadEntry {
-                        index,
-                        seq: None,
-                        fault: EntryFault::Malformed(error),
-                    },
-                })?;
-                decoded.push(entry);
+            {
+                let mut progress = lock(loading);
+                // Taken out whatever the outcome: a refused log is replayed afresh next time.
+                let replayed = progress.take();
+                *progress = Some(self.replay_chunk(org, replayed, from, rows)?);
             }
-            lock(fetched).extend(decoded);
+            // Other tasks run between chunks, even over a store that answered at once.
+            tokio::task::yield_now().await;
         }
-        // Taken out whatever the outcome: a refused log is fetched afresh next time.
-        let entries = std::mem::take(&mut *lock(fetched));
-        if entries.is_empty() {
-            return Err(StoreError::NotFound(org).into());
+        match lock(loading).take() {
+            Some(replay) => Ok(replay.finish()),
+            None => Err(StoreError::NotFound(org).into()),
         }
-        let state = OrgState::replay(&entries, VerifyMode::Batch)
-            .map_err(|error| LedgerError::Tampered { org, error })?;
-        if state.org() != org {
-            return Err(LedgerError::Tampered {
-                org,
-                error: LogError::BadEntry {
-                    index: 0,
-                    seq: Some(Seq(0)),
-                    fault: EntryFault::WrongOrganization {
-                        expected: org,
-                        found: state.org(),
-                    },
-                },
-            });
-        }
-        // The first entry names the host key; a log made by another host is not ours.
-        if self.host_of(&entries) != Some(self.host.public()) {
-            return Err(LedgerError::WrongHost(org));
-        }
-        Ok(state)
     }
 
-    fn host_of(&self, entries: &[LogEntry]) -> Option<SigningPublicKey> {
-        match entries.first()?.statement() {
+    /// Decodes `rows`, the stored entries from index `from` on, and replays them after
+    /// `replayed` (or from the organization's first entry, which must be this host's
+    /// creation of `org`).
+    fn replay_chunk(
+        &self,
+        org: OrgId,
+        replayed: Option<LogReplay>,
+        from: usize,
+        rows: Vec<Vec<u8>>,
+    ) -> Result<LogReplay, LedgerError> {
+        let tampered = |error| LedgerError::Tampered { org, error };
+        let mut entries = Vec::with_capacity(rows.len());
+        for bytes in rows {
+            let index = from.saturating_add(entries.len());
+            let entry = LogEntry::decode(&bytes).map_err(|error| {
+                tampered(LogError::BadEntry {
+                    index,
+                    seq: None,
+                    fault: EntryFault::Malformed(error),
+                })
+            })?;
+            entries.push(entry);
+        }
+        let (replay, rest) = match replayed {
+            Some(replay) => (replay, entries.as_slice()),
+            None => {
+                let Some((first, rest)) = entries.split_first() else {
+                    return Err(StoreError::NotFound(org).into());
+                };
+                let replay = LogReplay::begin(first).map_err(tampered)?;
+                if replay.state().org() != org {
+                    return Err(tampered(LogError::BadEntry {
+                        index: 0,
+                        seq: Some(Seq(0)),
+                        fault: EntryFault::WrongOrganization {
+                            expected: org,
+                            found: replay.state().org(),
+                        },
+                    }));
+                }
+                // The first entry names the host key; a log made by another host is not ours.
+                if self.host_of(first) != Some(self.host.public()) {
+                    return Err(LedgerError::WrongHost(org));
+                }
+                (replay, rest)
+            }
+        };
+        replay.extend(rest, VerifyMode::Batch).map_err(tampered)
+    }
+
+    fn host_of(&self, first: &LogEntry) -> Option<SigningPublicKey> {
+        match first.statement() {
             zt_core::Statement::EpochStart(start) => Some(start.host_key),
             _ => None,
         }

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use zt_core::{
-    verify_log_with, AgentId, KeyId, KeyStatus, LogEntry, OrgState, Statement, StatementKind,
-    VerifyMode,
+    verify_log_with, AgentId, KeyId, KeyStatus, LogEntry, LogReplay, OrgState, Statement,
+    StatementKind, VerifyMode,
 };
 
 use super::Runner;
@@ -83,6 +83,18 @@ impl Runner {
             .map_err(|error| format!("the whole log fails to replay: {error}"))?;
         if reloaded != self.world.state {
             return Err("OrgState::replay of the whole log differs from the state".into());
+        }
+        // The same load in parts (as a server loads a long log) gives it too.
+        let (first, rest) = self.world.log.split_first().ok_or("the log is empty")?;
+        let mut parts = LogReplay::begin(first)
+            .map_err(|error| format!("the log's first entry fails to replay: {error}"))?;
+        for entries in rest.chunks(3) {
+            parts = parts
+                .extend(entries, VerifyMode::Batch)
+                .map_err(|error| format!("the log fails to replay in parts: {error}"))?;
+        }
+        if parts.finish() != self.world.state {
+            return Err("LogReplay of the log in parts differs from the state".into());
         }
         let Some(root) = self.world.state.trust_root() else {
             return Ok(());
