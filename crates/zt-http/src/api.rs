@@ -200,7 +200,9 @@ where
     }
 }
 
-/// Answers `503 timeout` when a request takes too long, and counts every response.
+/// Answers `503 timeout` with `Retry-After: 1` when a request takes too long (work it
+/// leaves, such as a first load of a long log, goes on with the next request), and counts
+/// every response.
 pub(crate) async fn around<S: Store, A: Authenticator>(
     axum::extract::State(api): axum::extract::State<Api<S, A>>,
     request: Request,
@@ -208,11 +210,14 @@ pub(crate) async fn around<S: Store, A: Authenticator>(
 ) -> Response {
     let response = match tokio::time::timeout(api.config.request_timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took too long",
-        )
+        Err(_) => ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long; try again",
+            )
+        }
         .into_response(),
     };
     let code = response

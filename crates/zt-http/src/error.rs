@@ -20,7 +20,7 @@ pub struct ApiError {
     pub message: String,
     /// The log's head, when the client must sign again at it.
     pub head: Option<Box<Head>>,
-    /// Seconds to wait, for 429.
+    /// Seconds to wait before trying again (`Retry-After`): for 429, and 503 `timeout`.
     pub retry_after: Option<u64>,
 }
 

@@ -434,7 +434,17 @@ fn operation(route: &Route) -> Value {
                 error("JSON of the wrong shape: a missing, unknown or mistyped field"),
             );
         }
-        responses.insert("503".into(), error("storage unavailable, or timeout"));
+        responses.insert(
+            "503".into(),
+            json!({
+                "description": "storage unavailable, or timeout",
+                "headers": { "Retry-After": {
+                    "description": "with `timeout`: seconds to wait before trying again",
+                    "schema": { "type": "integer" },
+                } },
+                "content": { "application/json": { "schema": schema_ref("Error") } },
+            }),
+        );
     }
     if route.limited {
         responses.insert(
