@@ -92,15 +92,14 @@ revoked a moment ago on another instance is refused. The bare handler does neith
 durable-floor rows measure what the first obligation alone costs on this machine, without
 zt: the same bare handler, waiting after its `verify_strict` until a random key is
 recorded by the cheapest group commit of each medium (`benches/floors.rs`). Raw SQLite
-(rusqlite on a thread of its own, WAL, `synchronous = FULL`, no pool) reaches about half of
-the bare handler; an append-only file with one `fdatasync` a group, which no database can
-beat, about two thirds. Here a flush costs CPU of its own, not only waiting: measured with
+(rusqlite on a thread of its own, WAL, `synchronous = FULL`, no pool) and an append-only
+file with one `fdatasync` a group, which no database can beat, reach about half to two
+thirds of the bare handler (their rows above). Here a flush costs CPU of its own, not only waiting: measured with
 getrusage on 2026-12-01, a 10-key SQLite commit spent about 210 µs of kernel time with
 `synchronous = FULL` against 110 µs with `OFF`, and a bare write plus `fdatasync` about
 55 µs, on two cores that the load generator shares. So no server that keeps §9.4 can do
-better than the file floor, and one that also runs zt's router (0.76 to 0.91 of the bare
-handler over the memory store, which records nothing durably, in runs on 2026-12-01) would
-land near the product of the two, 0.4 to 0.65. zt-server reaches 0.7 to 0.85 of the raw
+better than the file floor, and one that also runs zt's router (the router-alone rows: the
+memory store records nothing durably) would land near the product of the two. zt-server reaches 0.7 to 0.85 of the raw
 SQLite floor; by the profiles of earlier runs, most of the rest is sqlx's hand-offs between
 threads, and the freshness query costs at most 5%.
 Variants built on this machine only to measure, then reverted: a dedicated synchronous
@@ -118,9 +117,28 @@ could take this path. That trades availability after a crash for throughput, a d
 for the product rather than for this benchmark. Accepting before the commit, or trusting
 the cache without asking the store, would break the guarantees above. The goal stays
 missed: as written it compares a verifier that must record durably with a handler that
-records nothing. In the runs of 2026-12-01 the durable record alone took 42 to 63% of the
-bare handler's throughput in raw SQLite, and 27 to 48% in a bare file, before any of zt's
-own work; the goal allows 30% for everything.
+records nothing. In every run so far the durable record alone took 42% or more of the bare
+handler's throughput in raw SQLite (one minus the floor's ratio), and 27% or more in a bare
+file, before any of zt's own work; the goal allows 30% for everything.
+EOF
+        ;;
+    *"verify one task authorization in-process"*)
+        cat <<'EOF'
+zt's `verify_task` is the same `verify_strict` plus a few comparisons and an insert into the
+in-memory replay guard, and that code has not changed since runs that gave 0.95. On this
+shared machine the ratio of one unchanged binary falls in two bands from run to run: six
+runs of `cargo bench -p zt-benches --bench task_verify` one after another on 2026-12-01 gave
+0.86, 0.97, 0.87, 0.87, 1.00 and 0.97. The goal's margin lies inside that spread, so a run in
+the lower band is reported as missed, as it should be.
+EOF
+        ;;
+    *"HTTP task verification"*"the zt-http router alone"*)
+        cat <<'EOF'
+The router-alone rows split zt-server's cost; they are not zt-server's goal, but they carry
+the same bar. Their ratio moves with the machine more than the others: in the rounds of one
+run on 2026-12-01 the bare handler's own rate ranged from 16,258 to 27,558 requests a second,
+and the router over the memory store measured from 0.67 to 0.97 of the bare handler of its
+round. A level whose median round lands under 0.70 is reported as missed.
 EOF
         ;;
     *"commit one transition, SQLite"* | *"approve through the ledger, SQLite"*)
