@@ -37,7 +37,6 @@ async fn a_request_over_the_timeout_is_503_with_retry_after() {
     let config = ApiConfig {
         rate_limits: RateLimits::unlimited(),
         request_timeout: Duration::from_millis(100),
-        ..ApiConfig::default()
     };
     let router = zt_http::router(Api::new(ledger, HangingAuth, config));
     let started = Instant::now();
