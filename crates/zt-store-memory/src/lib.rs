@@ -21,8 +21,8 @@ use zt_core::{
     Seq, SigningPublicKey, UnixTime,
 };
 use zt_store::{
-    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, SessionRecord,
-    StatusFilter, Store, StoreError,
+    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, ReplayRecord,
+    SessionRecord, StatusFilter, Store, StoreError,
 };
 
 /// A store in memory.
@@ -36,6 +36,7 @@ struct Data {
     orgs: BTreeMap<OrgId, Org>,
     outbox: BTreeMap<i64, Outbox>,
     next_outbox_id: i64,
+    replay_horizon: Option<UnixTime>,
 }
 
 #[derive(Debug, Default)]
@@ -328,6 +329,34 @@ impl Store for MemoryStore {
                 true
             }
         })
+    }
+
+    async fn replay_horizon(&self) -> Result<Option<UnixTime>, StoreError> {
+        Ok(self.data().replay_horizon)
+    }
+
+    async fn raise_replay_horizon(&self, horizon: UnixTime) -> Result<(), StoreError> {
+        let mut data = self.data();
+        data.replay_horizon = Some(data.replay_horizon.map_or(horizon, |was| was.max(horizon)));
+        Ok(())
+    }
+
+    async fn unexpired_replay_keys(&self, now: UnixTime) -> Result<Vec<ReplayRecord>, StoreError> {
+        let data = self.data();
+        Ok(data
+            .orgs
+            .iter()
+            .flat_map(|(org, data)| {
+                data.replay
+                    .iter()
+                    .filter(|(_, expires_at)| **expires_at >= now)
+                    .map(|(key, expires_at)| ReplayRecord {
+                        org: *org,
+                        key: *key,
+                        expires_at: *expires_at,
+                    })
+            })
+            .collect())
     }
 
     async fn start_session(&self, org: OrgId, session: &SessionRecord) -> Result<bool, StoreError> {

@@ -15,8 +15,8 @@ use zt_core::{
 };
 use zt_store::conformance::{host_from, recorded_appends};
 use zt_store::{
-    Append, HistoryCursor, HistoryLine, Ledger, OutboxMessage, Page, SessionRecord, StatusFilter,
-    Store, StoreError,
+    Append, HistoryCursor, HistoryLine, Ledger, OutboxMessage, Page, ReplayRecord, SessionRecord,
+    StatusFilter, Store, StoreError,
 };
 use zt_store_memory::MemoryStore;
 use zt_testkit::world::{agent, World};
@@ -108,6 +108,21 @@ impl Store for SlowLog {
         expires_at: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.first_use(org, key, expires_at)
+    }
+    fn replay_horizon(&self) -> impl Future<Output = Result<Option<UnixTime>, StoreError>> + Send {
+        self.inner.replay_horizon()
+    }
+    fn raise_replay_horizon(
+        &self,
+        horizon: UnixTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.inner.raise_replay_horizon(horizon)
+    }
+    fn unexpired_replay_keys(
+        &self,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Vec<ReplayRecord>, StoreError>> + Send {
+        self.inner.unexpired_replay_keys(now)
     }
     fn start_session(
         &self,

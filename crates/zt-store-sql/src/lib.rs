@@ -29,8 +29,8 @@ use zt_core::{
     SigningPublicKey, UnixTime,
 };
 use zt_store::{
-    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, SessionRecord,
-    StatusFilter, Store, StoreError,
+    page_limit, Append, HistoryCursor, HistoryLine, OutboxMessage, Page, ReplayRecord,
+    SessionRecord, StatusFilter, Store, StoreError,
 };
 
 use crate::rows::{int, notification_word, role_word, state_word};
@@ -444,6 +444,40 @@ impl Store for SqlStore {
         self.replay
             .first_use(&self.pool, org, key, expires_at)
             .await
+    }
+
+    async fn replay_horizon(&self) -> Result<Option<UnixTime>, StoreError> {
+        let horizon =
+            sqlx::query_scalar::<_, i64>("SELECT horizon FROM replay_horizon WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        horizon.map(rows::horizon).transpose()
+    }
+
+    async fn raise_replay_horizon(&self, horizon: UnixTime) -> Result<(), StoreError> {
+        // One statement, so its own transaction: durable before it returns (SQLite's
+        // `synchronous = FULL`; PostgreSQL's default `synchronous_commit`).
+        sqlx::query(
+            "INSERT INTO replay_horizon (id, horizon) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET horizon = \
+             CASE WHEN replay_horizon.horizon > excluded.horizon THEN replay_horizon.horizon ELSE excluded.horizon END",
+        )
+        .bind(int(horizon.0))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn unexpired_replay_keys(&self, now: UnixTime) -> Result<Vec<ReplayRecord>, StoreError> {
+        let rows =
+            sqlx::query("SELECT org, key, expires_at FROM replay_keys WHERE expires_at >= $1")
+                .bind(int(now.0))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.iter().map(rows::replay_record).collect()
     }
 
     async fn start_session(&self, org: OrgId, session: &SessionRecord) -> Result<bool, StoreError> {

@@ -8,7 +8,7 @@ use zt_core::{
     PendingRequest, RecoveryRegistrationView, RegistrationId, RequestId, Role, Seq, UnixTime,
     HISTORY_ACTIONS, HISTORY_REASONS,
 };
-use zt_store::{HistoryCursor, HistoryLine, Notification, OutboxMessage, StoreError};
+use zt_store::{HistoryCursor, HistoryLine, Notification, OutboxMessage, ReplayRecord, StoreError};
 
 pub(crate) fn state_word(state: AgentKeyState) -> &'static str {
     match state {
@@ -204,4 +204,19 @@ pub(crate) fn org(row: &AnyRow) -> Result<OrgId, StoreError> {
         get(row, "org", "organization")?,
         "organization",
     )?))
+}
+
+/// Reads the replay horizon, a time.
+pub(crate) fn horizon(value: i64) -> Result<UnixTime, StoreError> {
+    unsigned(value, "replay horizon").map(UnixTime)
+}
+
+/// Reads a row of `replay_keys`.
+pub(crate) fn replay_record(row: &AnyRow) -> Result<ReplayRecord, StoreError> {
+    let what = "replay key";
+    Ok(ReplayRecord {
+        org: OrgId::from_bytes(bytes(get(row, "org", what)?, what)?),
+        key: bytes(get(row, "key", what)?, what)?,
+        expires_at: UnixTime(unsigned(get(row, "expires_at", what)?, what)?),
+    })
 }

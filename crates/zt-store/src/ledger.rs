@@ -18,6 +18,7 @@ use zt_core::{
 };
 
 use crate::error::{LedgerError, StoreError};
+use crate::horizon::ReplayHorizon;
 use crate::model::{Append, SessionRecord};
 use crate::store::Store;
 
@@ -64,16 +65,43 @@ pub struct Ledger<S> {
     store: S,
     host: HostKey,
     orgs: Mutex<HashMap<OrgId, Slot>>,
+    /// Where replay keys are spent: None, in the store (shared by every server, spec §9.4);
+    /// or in memory behind the store's durable horizon (one server alone, spec §9.5).
+    replay_horizon: Option<ReplayHorizon>,
 }
 
 impl<S: Store> Ledger<S> {
     /// A ledger over `store`, speaking for the host with `host`.
+    ///
+    /// Replay keys are committed to the store one verification at a time (in groups), so
+    /// any number of servers may share the store.
     pub fn new(store: S, host: HostKey) -> Ledger<S> {
         Ledger {
             store,
             host,
             orgs: Mutex::new(HashMap::new()),
+            replay_horizon: None,
         }
+    }
+
+    /// A ledger over `store` for the one server that verifies tasks against it, opened at
+    /// `now`: replay keys are kept in memory behind a durable horizon (spec §9.5), a commit
+    /// every couple of seconds instead of one a verification. Authorizations issued at or
+    /// before the horizon a previous server left are refused as replayed.
+    ///
+    /// The caller guarantees that no other ledger verifies tasks against this store while
+    /// this one lives (zt-server holds a lock on the database for it): a second one could
+    /// accept an authorization this one accepted.
+    pub async fn with_replay_horizon(
+        store: S,
+        host: HostKey,
+        now: UnixTime,
+    ) -> Result<Ledger<S>, StoreError> {
+        let replay_horizon = ReplayHorizon::open(&store, now).await?;
+        Ok(Ledger {
+            replay_horizon: Some(replay_horizon),
+            ..Ledger::new(store, host)
+        })
     }
 
     /// The store, for the views (status page, pending list, history, outbox).
@@ -212,10 +240,7 @@ impl<S: Store> Ledger<S> {
             }
             state.verify_task(authorization, expected, now, &mut guard)
         };
-        let spend = || {
-            self.store
-                .first_use(org, authorization.replay_key(), authorization.expires_at)
-        };
+        let spend = || self.spend(org, authorization, now);
         let slot = self.slot(org);
         let arrived = slot.stamp();
         let decided = 'cached: {
@@ -256,6 +281,36 @@ impl<S: Store> Ledger<S> {
             Ok(verified)
         } else {
             Err(LedgerError::Task(TaskError::Replayed))
+        }
+    }
+
+    /// Spends the authorization's replay key: true if it was not spent before (spec §9.4,
+    /// check 7, or §9.5 with a horizon).
+    async fn spend(
+        &self,
+        org: OrgId,
+        authorization: &TaskAuthorization,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let key = authorization.replay_key();
+        match &self.replay_horizon {
+            Some(horizon) => {
+                horizon
+                    .first_use(
+                        &self.store,
+                        org,
+                        key,
+                        authorization.issued_at,
+                        authorization.expires_at,
+                        now,
+                    )
+                    .await
+            }
+            None => {
+                self.store
+                    .first_use(org, key, authorization.expires_at)
+                    .await
+            }
         }
     }
 

@@ -25,6 +25,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+mod horizon;
 mod ledger;
 mod model;
 mod store;
@@ -33,6 +34,6 @@ pub use error::{LedgerError, StoreError};
 pub use ledger::Ledger;
 pub use model::{
     page_limit, retry_at, Append, HistoryCursor, HistoryLine, Notification, OutboxMessage, Page,
-    SessionRecord, StatusFilter, MAX_PAGE,
+    ReplayRecord, SessionRecord, StatusFilter, MAX_PAGE,
 };
 pub use store::Store;

@@ -87,6 +87,18 @@ pub struct SessionRecord {
     pub ended: bool,
 }
 
+/// A replay key recorded in the store (spec §9.4), as loaded by a verifier that keeps
+/// replay keys in memory (spec §9.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayRecord {
+    /// The organization.
+    pub org: OrgId,
+    /// The replay key, `H("zt-v1/task-replay-key", org, agent, nonce)`.
+    pub key: [u8; 32],
+    /// When the authorization it spends expires.
+    pub expires_at: UnixTime,
+}
+
 /// Which rows of the status page to list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatusFilter {

@@ -10,7 +10,8 @@ use zt_core::{
 
 use crate::error::StoreError;
 use crate::model::{
-    Append, HistoryCursor, HistoryLine, OutboxMessage, Page, SessionRecord, StatusFilter,
+    Append, HistoryCursor, HistoryLine, OutboxMessage, Page, ReplayRecord, SessionRecord,
+    StatusFilter,
 };
 
 /// Storage for organizations' logs and the views of them. Every backend implements it and
@@ -90,6 +91,23 @@ pub trait Store: Send + Sync + 'static {
         key: [u8; 32],
         expires_at: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The replay horizon (spec §9.5): no earlier than the `issued_at` of any authorization a
+    /// verifier accepted without recording its replay key here. None if never raised.
+    fn replay_horizon(&self) -> impl Future<Output = Result<Option<UnixTime>, StoreError>> + Send;
+
+    /// Raises the replay horizon to `horizon`, or leaves it if it is later; committed
+    /// durably before it returns.
+    fn raise_replay_horizon(
+        &self,
+        horizon: UnixTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The replay keys of every organization that expire at or after `now`.
+    fn unexpired_replay_keys(
+        &self,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Vec<ReplayRecord>, StoreError>> + Send;
 
     /// Records a session the agent started (spec §9.2), already checked by the ledger;
     /// false if this session key was recorded before (nothing changes then).
