@@ -10,6 +10,9 @@ pub enum ServerError {
     /// The database URL is not one zt-server speaks.
     #[error("unsupported database URL (expected sqlite://PATH or postgres://...)")]
     DatabaseUrl,
+    /// Another server is serving this SQLite database.
+    #[error("another zt-server is serving {0}: one server at a time verifies tasks against a SQLite database (use PostgreSQL to run several)")]
+    DatabaseInUse(String),
     /// The host key file cannot be read or written.
     #[error("host key file {path}: {problem}")]
     HostKey {

@@ -171,6 +171,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             outbox_interval,
             mail_retry_seconds,
         } => {
+            let replay_keys = db::replay_keys(&storage.database_url)?;
             let store = db::open(&storage.database_url).await?;
             let key = host_key::load_or_create(&storage.host_key_file)?;
             let mailer = Mailer::new(smtp_url.as_deref(), &mail_from)?;
@@ -180,7 +181,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 mail_retry_seconds: mail_retry_seconds.max(1),
                 api: ApiConfig::default(),
             };
-            serve(store, key, mailer, config).await
+            serve(store, key, mailer, config, replay_keys).await
         }
         Commands::Org(OrgCommand::Create { storage }) => {
             let org = host(&storage).await?.create_org(now).await?;

@@ -11,12 +11,13 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::watch;
-use zt_core::HostKey;
+use zt_core::{HostKey, UnixTime};
 use zt_http::{Api, ApiConfig, Clock, SystemClock};
 use zt_store::{Ledger, Store};
 use zt_store_sql::SqlStore;
 
 use crate::accounts::{Accounts, TokenAuth};
+use crate::db::ReplayKeys;
 use crate::error::ServerError;
 use crate::mail::{drain_outbox, Mailer};
 
@@ -37,6 +38,8 @@ pub struct ServeConfig {
 struct Ops {
     store: SqlStore,
     api: Api<SqlStore, TokenAuth>,
+    /// Held for as long as the application is (the verifier lock, if any).
+    _replay_keys: Arc<ReplayKeys>,
 }
 
 async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
@@ -74,6 +77,15 @@ async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
             "Time spent in those commits.",
             format!("{:.6}", replay.commit_time.as_secs_f64()),
         ),
+        (
+            "zt_replay_horizon_commits_total",
+            "Replay horizons committed by this server, its database's one verifier (spec 9.5).",
+            ops.api
+                .ledger()
+                .replay_horizon_commits()
+                .unwrap_or(0)
+                .to_string(),
+        ),
     ] {
         text.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
@@ -82,13 +94,19 @@ async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
-/// The whole application: the API under `/v1`, and `/healthz` and `/metrics`.
-pub fn app(
+/// The whole application: the API under `/v1`, and `/healthz` and `/metrics`, spending
+/// replay keys as `replay_keys` says (opened at `now`).
+pub async fn app(
     store: SqlStore,
     host: HostKey,
     config: &ServeConfig,
-) -> (Router, Api<SqlStore, TokenAuth>) {
-    let ledger = Arc::new(Ledger::new(store.clone(), host));
+    replay_keys: ReplayKeys,
+    now: UnixTime,
+) -> Result<(Router, Api<SqlStore, TokenAuth>), ServerError> {
+    let ledger = Arc::new(match replay_keys {
+        ReplayKeys::Shared => Ledger::new(store.clone(), host),
+        ReplayKeys::Alone(_) => Ledger::with_replay_horizon(store.clone(), host, now).await?,
+    });
     let auth = TokenAuth::new(Accounts::new(&store));
     let api = Api::new(ledger, auth, config.api);
     let ops = Router::new()
@@ -97,8 +115,9 @@ pub fn app(
         .with_state(Ops {
             store,
             api: api.clone(),
+            _replay_keys: Arc::new(replay_keys),
         });
-    (zt_http::router(api.clone()).merge(ops), api)
+    Ok((zt_http::router(api.clone()).merge(ops), api))
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight. Prints the
@@ -108,8 +127,9 @@ pub async fn serve(
     host: HostKey,
     mailer: Mailer,
     config: ServeConfig,
+    replay_keys: ReplayKeys,
 ) -> Result<(), ServerError> {
-    let (app, _) = app(store.clone(), host, &config);
+    let (app, _) = app(store.clone(), host, &config, replay_keys, SystemClock.now()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");

@@ -10,6 +10,7 @@
 //! not used yet, must be signed again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use zt_core::{OrgId, UnixTime};
@@ -17,7 +18,7 @@ use zt_core::{OrgId, UnixTime};
 use crate::error::StoreError;
 use crate::store::Store;
 
-/// How far past `now` a raise puts the horizon, in seconds (spec §9.5: at most 60). A
+/// How far past `now` a raise puts the horizon, in seconds (spec §9.5, rule 4). A
 /// raise is due about this often under a steady load; a restart refuses authorizations
 /// issued up to this long after the last raise.
 pub(crate) const HORIZON_AHEAD: u64 = 2;
@@ -32,6 +33,8 @@ pub(crate) struct ReplayHorizon {
     keys: Mutex<SpentKeys>,
     /// Held while raising the horizon, so that verifications waiting on a raise share it.
     raising: tokio::sync::Mutex<()>,
+    /// Horizons committed since the store was opened.
+    raises: AtomicU64,
 }
 
 struct SpentKeys {
@@ -64,6 +67,7 @@ impl ReplayHorizon {
                 swept_at: now,
             }),
             raising: tokio::sync::Mutex::new(()),
+            raises: AtomicU64::new(0),
         })
     }
 
@@ -99,9 +103,15 @@ impl ReplayHorizon {
         }
         let horizon = issued_at.max(UnixTime(now.0.saturating_add(HORIZON_AHEAD)));
         store.raise_replay_horizon(horizon).await?;
+        self.raises.fetch_add(1, Ordering::Relaxed);
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         keys.durable_through = keys.durable_through.max(horizon);
         Ok(true)
+    }
+
+    /// Horizons committed since the store was opened.
+    pub(crate) fn raises(&self) -> u64 {
+        self.raises.load(Ordering::Relaxed)
     }
 
     fn durable_through(&self) -> UnixTime {

@@ -104,6 +104,12 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// How many replay horizons this ledger committed (spec §9.5); None if it spends replay
+    /// keys in the store (spec §9.4).
+    pub fn replay_horizon_commits(&self) -> Option<u64> {
+        self.replay_horizon.as_ref().map(ReplayHorizon::raises)
+    }
+
     /// The store, for the views (status page, pending list, history, outbox).
     pub fn store(&self) -> &S {
         &self.store
