@@ -195,7 +195,7 @@ pub const ROUTES: &[Route] = &[
         request: Some("VerifyTask"),
         response: Some("TaskAccepted"),
         limited: true,
-        ..route("POST", "/v1/tasks/verify", "verifyTask", "Verifies a task authorization for a task (spec §9.4) and records it in the shared replay cache: an accepted authorization is spent.", Access::Agent)
+        ..route("POST", "/v1/tasks/verify", "verifyTask", "Verifies a task authorization for a task (spec §9.4) and spends its replay key (in the store, or, for a store's one verifier, in memory behind a durable horizon: spec §9.5): an accepted authorization is spent, and refused if presented again, also after a restart.", Access::Agent)
     },
     Route {
         request: Some("SessionBody"),

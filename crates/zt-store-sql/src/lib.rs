@@ -21,6 +21,8 @@ mod rows;
 
 pub use replay::ReplayStats;
 
+use std::sync::Arc;
+
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 use sqlx::{Any, Transaction};
@@ -36,10 +38,28 @@ use zt_store::{
 use crate::rows::{int, notification_word, role_word, state_word};
 
 /// A store on a SQL database, through a pool the backend configured and migrated.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     replay: replay::ReplayWriter,
+    probe: Option<Arc<dyn EntryProbe>>,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("pool", &self.pool)
+            .field("probe", &self.probe.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A backend's faster answer to [`Store::has_entries_from`] than a query through the pool
+/// (SQLite: a point read on a connection of its own, on the caller's thread).
+pub trait EntryProbe: Send + Sync + 'static {
+    /// Whether the organization's log has an entry at `from` or later, read by a
+    /// transaction that begins when it is called.
+    fn has_entries_from(&self, org: OrgId, from: Seq) -> Result<bool, StoreError>;
 }
 
 /// Wraps a database failure.
@@ -53,6 +73,16 @@ impl SqlStore {
         SqlStore {
             pool,
             replay: replay::ReplayWriter::default(),
+            probe: None,
+        }
+    }
+
+    /// This store, answering the freshness check with `probe`.
+    #[must_use]
+    pub fn with_entry_probe(self, probe: Arc<dyn EntryProbe>) -> SqlStore {
+        SqlStore {
+            probe: Some(probe),
+            ..self
         }
     }
 
@@ -300,6 +330,21 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)
+    }
+
+    async fn has_entries_from(&self, org: OrgId, from: Seq) -> Result<bool, StoreError> {
+        if let Some(probe) = &self.probe {
+            return probe.has_entries_from(org, from);
+        }
+        let found = sqlx::query_scalar::<_, i64>(
+            "SELECT 1 FROM log_entries WHERE org = $1 AND seq >= $2 LIMIT 1",
+        )
+        .bind(org.as_bytes().to_vec())
+        .bind(int(from.0))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(found.is_some())
     }
 
     async fn organizations(&self) -> Result<Vec<OrgId>, StoreError> {

@@ -8,7 +8,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod probe;
+
 use std::path::Path;
+use std::sync::Arc;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use zt_store::StoreError;
@@ -28,8 +31,30 @@ pub async fn open(path: impl AsRef<Path>) -> Result<SqlStore, StoreError> {
     open_url(&format!("sqlite://{}?mode=rwc", path.as_ref().display())).await
 }
 
-/// Opens the store at a `sqlite://PATH` URL, and migrates it.
+/// Opens the store at a `sqlite://PATH` URL, and migrates it. A store in a file answers the
+/// freshness check on the caller's thread (`probe.rs`); one in memory, through the pool.
 pub async fn open_url(url: &str) -> Result<SqlStore, StoreError> {
+    let store = open_pool(url).await?;
+    match file_of(url) {
+        Some(path) => Ok(store.with_entry_probe(Arc::new(probe::FileProbe::open(path)?))),
+        None => Ok(store),
+    }
+}
+
+/// The database file a `sqlite://` URL names; None for an in-memory database.
+fn file_of(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty()
+        || path.starts_with(":memory:")
+        || path.starts_with("file:")
+        || options.split('&').any(|option| option == "mode=memory");
+    (!in_memory).then(|| Path::new(path))
+}
+
+async fn open_pool(url: &str) -> Result<SqlStore, StoreError> {
     install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(8)
@@ -52,4 +77,32 @@ pub async fn open_url(url: &str) -> Result<SqlStore, StoreError> {
         .await
         .map_err(|error| StoreError::Backend(Box::new(error)))?;
     Ok(SqlStore::from_pool(pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::file_of;
+
+    #[test]
+    fn only_a_file_gets_the_probe() {
+        assert_eq!(
+            file_of("sqlite://zt.sqlite?mode=rwc"),
+            Some(Path::new("zt.sqlite"))
+        );
+        assert_eq!(
+            file_of("sqlite:///var/lib/zt/zt.sqlite"),
+            Some(Path::new("/var/lib/zt/zt.sqlite"))
+        );
+        for in_memory in [
+            "sqlite://:memory:",
+            "sqlite::memory:",
+            "sqlite://file:zt?mode=memory&cache=shared",
+            "sqlite://zt?mode=memory",
+            "sqlite://",
+        ] {
+            assert_eq!(file_of(in_memory), None, "{in_memory}");
+        }
+    }
 }

@@ -211,11 +211,12 @@ impl<S: Store> Ledger<S> {
         Err(LedgerError::Conflict { head: state.head() })
     }
 
-    /// Verifies a task authorization for `expected` (spec §9.4), recording its replay key in
-    /// the store, which all servers share.
+    /// Verifies a task authorization for `expected` (spec §9.4), spending its replay key in
+    /// the store, which all servers share, or in memory behind the store's durable horizon
+    /// (spec §9.5, [`Ledger::with_replay_horizon`]).
     ///
     /// The hot path (spec §9.4, "Shared replay caches"): once the authorization passes every
-    /// check against the cached state, its replay key is recorded while the store confirms
+    /// check against the cached state, its replay key is spent while the store confirms
     /// that the cached state is current, concurrently, so a verification waits for one
     /// database round trip instead of two. If the state was not current, the authorization
     /// is verified again against the caught-up state, and refused if that state refuses it
@@ -397,9 +398,9 @@ impl<S: Store> Ledger<S> {
             return Ok(checked.1);
         }
         let stamp = slot.stamp();
-        let newer = self.store.entries(org, next_seq, 1).await?;
-        *checked = (stamp, newer.is_empty());
-        Ok(newer.is_empty())
+        let current = !self.store.has_entries_from(org, next_seq).await?;
+        *checked = (stamp, current);
+        Ok(current)
     }
 
     fn slot(&self, org: OrgId) -> Slot {

@@ -40,6 +40,19 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
 
+    /// Whether the organization's log has an entry at `from` or later: the freshness check
+    /// that a cached state is current (spec §9.4), asked before most reads and every task
+    /// verification, so a backend may answer it by a faster path than [`Store::entries`],
+    /// which the default uses. It must read what was committed before it was called.
+    fn has_entries_from(
+        &self,
+        org: OrgId,
+        from: Seq,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let entries = self.entries(org, from, 1);
+        async move { Ok(!entries.await?.is_empty()) }
+    }
+
     /// Every organization.
     fn organizations(&self) -> impl Future<Output = Result<Vec<OrgId>, StoreError>> + Send;
 

@@ -13,8 +13,8 @@ use crate::limits::LimitClass;
 use crate::wire::{decode_bytes, SessionBody, SessionStarted, TaskAccepted, VerifyTask};
 
 /// `POST /v1/tasks/verify`: would this authorization let the task run? Checks it for the
-/// caller's organization and records it in the shared replay cache (spec §9.4): an
-/// accepted authorization is spent.
+/// caller's organization and spends its replay key (spec §9.4; §9.5 for a store's one
+/// verifier): an accepted authorization is spent.
 pub(crate) async fn verify_task<S: Store, A: Authenticator>(
     State(api): State<Api<S, A>>,
     caller: Caller,
