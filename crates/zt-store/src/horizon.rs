@@ -9,6 +9,7 @@
 //! in memory. What a crash costs is availability: authorizations signed before it, and
 //! not used yet, must be signed again.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -90,8 +91,13 @@ impl ReplayHorizon {
             if issued_at <= self.refused_through {
                 return Ok(false);
             }
-            if keys.spent.insert((org, key), expires_at).is_some() {
-                return Ok(false);
+            // The first spend keeps its expiry: a later authorization with the same key
+            // (the agent's nonce used twice) must not shorten how long it is remembered.
+            match keys.spent.entry((org, key)) {
+                Entry::Occupied(_) => return Ok(false),
+                Entry::Vacant(slot) => {
+                    slot.insert(expires_at);
+                }
             }
             if issued_at <= keys.durable_through {
                 return Ok(true);

@@ -123,3 +123,42 @@ pub async fn replay_keys_behind_a_horizon_survive_a_restart<F: StoreFactory>(fac
     store.raise_replay_horizon(UnixTime(1)).await.unwrap();
     assert_eq!(store.replay_horizon().await.unwrap(), Some(top));
 }
+
+/// Two authorizations with one nonce (a client that drew it twice) have one replay key: the
+/// second is refused, and its shorter lifetime does not shorten how long the first's key is
+/// remembered, so the first stays refused until it expires.
+pub async fn a_reused_nonce_keeps_the_first_expiry<F: StoreFactory>(factory: &F) {
+    let mut mirror = busy(factory.create().await, 23).await;
+    let (org, now) = (mirror.world.org, mirror.world.now);
+    let store = mirror.ledger.store().clone();
+    let verifier = opened(factory, &store, &mirror.world, now).await;
+    let key = mirror.world.state.active_key(agent(0)).unwrap().0;
+    let nonce_source = mirror.world.rng().clone();
+    let keys = mirror.world.keys(key);
+    let sign = |lifetime| {
+        TaskAuthorization::sign(
+            keys,
+            org,
+            mirror.world.state.epoch(),
+            binding(),
+            now,
+            lifetime,
+            &mut nonce_source.clone(),
+        )
+    };
+    let (long, short) = (sign(600), sign(10));
+    assert_eq!(long.replay_key(), short.replay_key());
+    verifier
+        .verify_task(org, &long, &binding(), now)
+        .await
+        .unwrap();
+    assert!(replayed(
+        verifier.verify_task(org, &short, &binding(), now).await
+    ));
+    // Well past the short one's expiry and the spent keys' sweeps, the long one is valid,
+    // and still spent.
+    let later = UnixTime(now.0 + 300);
+    assert!(replayed(
+        verifier.verify_task(org, &long, &binding(), later).await
+    ));
+}

@@ -25,7 +25,9 @@ mod stale;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-pub use horizon::replay_keys_behind_a_horizon_survive_a_restart;
+pub use horizon::{
+    a_reused_nonce_keeps_the_first_expiry, replay_keys_behind_a_horizon_survive_a_restart,
+};
 pub use mirror::{
     approve_racing_revoke, every_flow_mirrors_the_reference, random_sequences_mirror_the_reference,
     tampered_rows_are_named_never_used, Mirror,
@@ -83,6 +85,7 @@ macro_rules! conformance_tests {
             pages_and_filters,
             replay_cache_records_each_key_once,
             replay_keys_behind_a_horizon_survive_a_restart,
+            a_reused_nonce_keeps_the_first_expiry,
             sessions_end_on_every_server,
             revocations_reach_every_server_at_once,
             stale_servers_decide_on_the_current_log,
