@@ -1,8 +1,9 @@
 //! Opening the database a URL names: SQLite (the default) or PostgreSQL, and deciding how
 //! a serving process spends replay keys there.
 
+use std::ffi::OsString;
 use std::fs::{File, TryLockError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use zt_store_sql::SqlStore;
 
@@ -65,7 +66,7 @@ pub fn replay_keys(url: &str) -> Result<ReplayKeys, ServerError> {
         // A database in memory is the process's own.
         return Ok(ReplayKeys::Alone(VerifierLock { _file: None }));
     }
-    let lock_path = PathBuf::from(format!("{path}.verifier-lock"));
+    let lock_path = lock_path(Path::new(path));
     let file = File::options()
         .create(true)
         .truncate(false)
@@ -75,5 +76,55 @@ pub fn replay_keys(url: &str) -> Result<ReplayKeys, ServerError> {
         Ok(()) => Ok(ReplayKeys::Alone(VerifierLock { _file: Some(file) })),
         Err(TryLockError::WouldBlock) => Err(ServerError::DatabaseInUse(path.to_owned())),
         Err(TryLockError::Error(error)) => Err(error.into()),
+    }
+}
+
+/// The verifier lock file of the database at `path`: beside the file the path resolves to,
+/// so that two spellings of one database (relative, absolute, through a symbolic link)
+/// share one lock.
+fn lock_path(path: &Path) -> PathBuf {
+    let resolved = std::fs::canonicalize(path)
+        .ok()
+        .or_else(|| {
+            // Not created yet: resolve its directory.
+            let directory = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            Some(
+                std::fs::canonicalize(directory)
+                    .ok()?
+                    .join(path.file_name()?),
+            )
+        })
+        .unwrap_or_else(|| path.to_path_buf());
+    let mut name = OsString::from(resolved);
+    name.push(".verifier-lock");
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::lock_path;
+
+    #[test]
+    fn one_database_has_one_lock_however_it_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("zt.sqlite");
+        let before = lock_path(&database);
+        std::fs::write(&database, b"").unwrap();
+        let link = dir.path().join("link.sqlite");
+        std::os::unix::fs::symlink(&database, &link).unwrap();
+        let dotted = dir.path().join(".").join("zt.sqlite");
+        assert_eq!(lock_path(&database), before);
+        assert_eq!(lock_path(&link), before);
+        assert_eq!(lock_path(&dotted), before);
+        assert!(before.ends_with("zt.sqlite.verifier-lock"));
+        assert_eq!(
+            lock_path(Path::new("/nonexistent-dir/zt.sqlite")),
+            Path::new("/nonexistent-dir/zt.sqlite.verifier-lock")
+        );
     }
 }
