@@ -9,12 +9,10 @@
 //! in memory. What a crash costs is availability: authorizations signed before it, and
 //! not used yet, must be signed again.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use zt_core::{OrgId, UnixTime};
+use zt_core::{InMemoryReplayGuard, ReplayGuard, UnixTime};
 
 use crate::error::StoreError;
 use crate::store::Store;
@@ -40,8 +38,9 @@ pub(crate) struct ReplayHorizon {
 
 struct SpentKeys {
     /// Keys spent, until they expire: those this server accepted, and those it found
-    /// recorded in the store when it opened it.
-    spent: HashMap<(OrgId, [u8; 32]), UnixTime>,
+    /// recorded in the store when it opened it. A replay key names its organization (it is
+    /// a hash over it, spec §9.4), so one set serves them all.
+    spent: InMemoryReplayGuard,
     /// The latest horizon committed to the store.
     durable_through: UnixTime,
     swept_at: UnixTime,
@@ -56,10 +55,10 @@ impl ReplayHorizon {
     ) -> Result<ReplayHorizon, StoreError> {
         let refused_through = store.replay_horizon().await?.unwrap_or(UnixTime(0));
         let recorded = store.unexpired_replay_keys(now).await?;
-        let spent = recorded
-            .into_iter()
-            .map(|record| ((record.org, record.key), record.expires_at))
-            .collect();
+        let mut spent = InMemoryReplayGuard::default();
+        for record in recorded {
+            spent.first_use(record.key, record.expires_at);
+        }
         Ok(ReplayHorizon {
             refused_through,
             keys: Mutex::new(SpentKeys {
@@ -79,7 +78,6 @@ impl ReplayHorizon {
     pub(crate) async fn first_use<S: Store>(
         &self,
         store: &S,
-        org: OrgId,
         key: [u8; 32],
         issued_at: UnixTime,
         expires_at: UnixTime,
@@ -93,11 +91,8 @@ impl ReplayHorizon {
             }
             // The first spend keeps its expiry: a later authorization with the same key
             // (the agent's nonce used twice) must not shorten how long it is remembered.
-            match keys.spent.entry((org, key)) {
-                Entry::Occupied(_) => return Ok(false),
-                Entry::Vacant(slot) => {
-                    slot.insert(expires_at);
-                }
+            if !keys.spent.first_use(key, expires_at) {
+                return Ok(false);
             }
             if issued_at <= keys.durable_through {
                 return Ok(true);
@@ -134,7 +129,7 @@ impl SpentKeys {
     fn sweep(&mut self, now: UnixTime) {
         if now.0 >= self.swept_at.0.saturating_add(SWEEP_EVERY) {
             self.spent
-                .retain(|_, expires_at| expires_at.0.saturating_add(SWEEP_EVERY) >= now.0);
+                .prune(UnixTime(now.0.saturating_sub(SWEEP_EVERY)));
             self.swept_at = now;
         }
     }

@@ -305,7 +305,6 @@ impl<S: Store> Ledger<S> {
                 horizon
                     .first_use(
                         &self.store,
-                        org,
                         key,
                         authorization.issued_at,
                         authorization.expires_at,
